@@ -32,11 +32,14 @@ export function parseSafetensors(buf: Buffer, file = '<buffer>'): StateDict {
   } catch (e) {
     throw new CheckpointError(`safetensors header is not valid JSON (${(e as Error).message})`, file);
   }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) {
+    throw new CheckpointError('safetensors header is not a JSON object', file);
+  }
   const dataStart = 8 + headerLen;
   const out: StateDict = new Map();
-  const entries = Object.entries(header)
-    .filter(([k]) => k !== '__metadata__')
-    .sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]);
+  const entries = Object.entries(header).filter(([k]) => k !== '__metadata__');
+  for (const [name, info] of entries) checkEntry(name, info, file);
+  entries.sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]);
   for (const [name, info] of entries) {
     const dt = DTYPES[info.dtype];
     if (!dt) throw new CheckpointError(`tensor '${name}' has unsupported dtype ${info.dtype}`, file);
@@ -51,6 +54,22 @@ export function parseSafetensors(buf: Buffer, file = '<buffer>'): StateDict {
     out.set(name, decodeRaw(buf.subarray(dataStart + begin, dataStart + end), dt.dtype, shape, name, file));
   }
   return out;
+}
+
+/** Rejects header entries that are not {dtype: str, shape: int[], data_offsets: [begin, end]}. */
+function checkEntry(name: string, info: any, file: string): void {
+  const isCount = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+  const ok =
+    info !== null &&
+    typeof info === 'object' &&
+    typeof info.dtype === 'string' &&
+    Array.isArray(info.shape) &&
+    info.shape.every(isCount) &&
+    Array.isArray(info.data_offsets) &&
+    info.data_offsets.length === 2 &&
+    info.data_offsets.every(isCount) &&
+    info.data_offsets[0] <= info.data_offsets[1];
+  if (!ok) throw new CheckpointError(`safetensors header entry '${name}' is malformed: ${JSON.stringify(info)?.slice(0, 200)}`, file);
 }
 
 /** Decode little-endian raw bytes of `dtype` into a TensorRecord. */
