@@ -17,6 +17,18 @@ import { declareConv, declareLinear, type ConvNames, type LinearNames } from './
 /** The spatial-reduction LayerNorm is a plain nn.LayerNorm (PyTorch default eps). */
 export const SR_NORM_EPS = 1e-5;
 
+/**
+ * The token grid is smaller than the sr×sr reduction kernel, so there would be no key/value
+ * tokens. PyTorch refuses such a conv too; TF.js would silently return an empty tensor on
+ * cpu and corrupt its memory on wasm, so it is caught here.
+ */
+export class MitInputTooSmallError extends Error {
+  constructor(where: string, h: number, w: number, sr: number) {
+    super(`${where}: token grid ${h}×${w} is smaller than the ${sr}×${sr} spatial reduction; use a larger input image`);
+    this.name = 'MitInputTooSmallError';
+  }
+}
+
 export class EfficientAttention {
   private readonly q: LinearNames;
   private readonly kv: LinearNames;
@@ -27,6 +39,8 @@ export class EfficientAttention {
   private readonly scale: number;
 
   /** Declares attn.q, attn.kv, attn.proj and (if srRatio > 1) attn.sr, attn.norm under `scope`. */
+  private readonly where: string;
+
   constructor(
     scope: ParamScope,
     private readonly dim: number,
@@ -34,6 +48,7 @@ export class EfficientAttention {
     private readonly srRatio: number,
     qkvBias: boolean,
   ) {
+    this.where = scope.prefix;
     this.headDim = dim / numHeads;
     this.scale = this.headDim ** -0.5;
     this.q = declareLinear(scope.child('q'), dim, dim, qkvBias);
@@ -50,6 +65,7 @@ export class EfficientAttention {
 
   /** x: tokens [B, H·W, C] of an H×W grid → [B, H·W, C]. */
   forward(p: ParamSource, x: tf.Tensor3D, h: number, w: number): tf.Tensor3D {
+    if (h < this.srRatio || w < this.srRatio) throw new MitInputTooSmallError(this.where, h, w, this.srRatio);
     return tf.tidy(() => {
       const [b, n, c] = x.shape;
       const heads = this.numHeads;
