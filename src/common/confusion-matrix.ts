@@ -57,11 +57,13 @@ export class ConfusionMatrix {
     this.counts = new Float64Array(numClasses * numClasses);
   }
 
-  /** Adds one image (or any batch of pixels): pred and gt are flat, equally long label arrays. */
+  /**
+   * Adds one image (or any batch of pixels): pred and gt are flat, equally long label arrays.
+   * All pixels are validated before any is counted, so a rejected image leaves the matrix unchanged.
+   */
   add(pred: LabelArray, gt: LabelArray, where = 'image'): this {
     if (pred.length !== gt.length) throw new ConfusionMatrixError(`${where}: prediction has ${pred.length} pixels but ground truth has ${gt.length}`);
     const c = this.numClasses;
-    const counts = this.counts;
     for (let i = 0; i < gt.length; i++) {
       const g = gt[i];
       if (g === this.ignoreIndex) continue;
@@ -70,8 +72,9 @@ export class ConfusionMatrix {
         throw new ConfusionMatrixError(`${where}: ground-truth label ${g} at pixel ${i} is outside 0..${c - 1} and is not the ignore index ${this.ignoreIndex}`);
       }
       if (!(p >= 0 && p < c && Number.isInteger(p))) throw new ConfusionMatrixError(`${where}: predicted label ${p} at pixel ${i} is outside 0..${c - 1}`);
-      counts[g * c + p]++;
     }
+    const counts = this.counts;
+    for (let i = 0; i < gt.length; i++) if (gt[i] !== this.ignoreIndex) counts[gt[i] * c + pred[i]]++;
     return this;
   }
 

@@ -45,7 +45,8 @@ export function crossEntropyMap(logits: tf.Tensor4D, labels: tf.Tensor3D, ignore
     // oneHot of ignoreIndex (≥ C) is all zeros, which is exactly "ignored → 0".
     const safeLabels = ignoreIndex < numClasses ? tf.where(tf.equal(labels, ignoreIndex), tf.fill(labels.shape, -1, 'int32'), labels) : labels;
     const pick = tf.oneHot(safeLabels as tf.Tensor3D, numClasses, 1, 0, 'float32');
-    return tf.neg(tf.sum(tf.mul(pick, logProb), -1)) as tf.Tensor3D;
+    // pick·(−log p) rather than −(pick·log p): ignored pixels then get +0, not −0.
+    return tf.sum(tf.mul(pick, tf.neg(logProb)), -1) as tf.Tensor3D;
   });
 }
 

@@ -20,6 +20,23 @@ export class FeatureDistanceError extends Error {
 }
 
 /**
+ * ‖d‖₂ over the last axis with torch.norm's backward: d/‖d‖, and 0 where ‖d‖ = 0 (the plain
+ * sqrt chain would give 0·∞ = NaN there, e.g. when student and ImageNet features coincide).
+ */
+const channelL2Norm = tf.customGrad(((d: tf.Tensor, save: tf.GradSaveFunc) => {
+  const norm = tf.sqrt(tf.sum(tf.square(d), -1));
+  save([d, norm]);
+  return {
+    value: norm,
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [d0, n0] = saved;
+      const safe = tf.where(tf.greater(n0, 0), n0, tf.onesLike(n0));
+      return tf.mul(d0, tf.expandDims(tf.div(dy, safe), -1));
+    },
+  };
+}) as any) as (d: tf.Tensor) => tf.Tensor;
+
+/**
  * Mean over cells with mask ≠ 0 of the channel L2 norm of fS − fI. fS, fI NHWC [B,h,w,C],
  * mask [B,h,w] (any dtype, 0/1). An empty mask gives 0 (PyTorch would give NaN), still
  * connected to fS so gradients are zeros rather than missing. Differentiable w.r.t. fS (and fI).
@@ -34,11 +51,7 @@ export function maskedFeatDist(fS: tf.Tensor4D, fI: tf.Tensor4D, mask: tf.Tensor
   }
   return tf.tidy(() => {
     const m = tf.cast(tf.notEqual(mask, 0), 'float32');
-    const sq = tf.sum(tf.square(tf.sub(fS, fI)), -1);
-    // sqrt'(0) = ∞ would make 0·∞ = NaN gradients on identical features; torch.norm's backward
-    // gives 0 there. Take sqrt only of strictly positive values and route zeros to a constant.
-    const positive = tf.greater(sq, 0);
-    const norm = tf.where(positive, tf.sqrt(tf.where(positive, sq, tf.onesLike(sq))), tf.zerosLike(sq));
+    const norm = channelL2Norm(tf.sub(fS, fI));
     const count = tf.sum(m);
     return tf.div(tf.sum(tf.mul(norm, m)), tf.maximum(count, 1)) as tf.Scalar;
   });
