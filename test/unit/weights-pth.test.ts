@@ -165,6 +165,17 @@ test('pth: bad input → CheckpointError naming the file and the problem', () =>
   const script = tmpFile(buildZip([{ name: 'm/constants.pkl', data: Buffer.from('x') }, { name: 'm/code/m.py', data: Buffer.from('') }]));
   expectCheckpointError(() => readCheckpoint(script), script, /TorchScript/);
 
+  const stHeader = (h: object, data: Buffer): Buffer => {
+    const json = Buffer.from(JSON.stringify(h));
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(json.length));
+    return Buffer.concat([len, json, data]);
+  };
+  const c64 = tmpFile(stHeader({ z: { dtype: 'C64', shape: [1], data_offsets: [0, 8] } }, Buffer.alloc(8)), 'c64.safetensors');
+  expectCheckpointError(() => readCheckpoint(c64), c64, /tensor 'z' has unsupported dtype C64/);
+  const malformed = tmpFile(stHeader({ z: { dtype: 'F32', shape: [1] } }, Buffer.alloc(4)), 'bad-header.safetensors');
+  expectCheckpointError(() => readCheckpoint(malformed), malformed, /header entry 'z' is malformed/);
+
   const plainZip = tmpFile(buildZip([{ name: 'readme.txt', data: Buffer.from('hi') }]));
   expectCheckpointError(() => readCheckpoint(plainZip), plainZip, /without <dir>\/data\.pkl/);
 });
