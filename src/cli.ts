@@ -4,6 +4,7 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ConfigError, configToYaml, loadConfig } from './config/load.js';
+import { convertWeights } from './model/weights/convert.js';
 
 const withConfig = <T>(y: Argv<T>) =>
   y
@@ -21,6 +22,18 @@ export function buildCli(argv: string[]): Argv {
       (a) => {
         const { config, hash } = loadConfig(a.config, a.set);
         process.stdout.write(a.json ? `${JSON.stringify(config, null, 2)}\n` : `# config hash: ${hash}\n${configToYaml(config)}`);
+      },
+    )
+    .command(
+      'convert-weights <in> <out>',
+      'convert a PyTorch checkpoint (.pth zip, or .safetensors) to .safetensors with the original key names',
+      (y) =>
+        y
+          .positional('in', { type: 'string', demandOption: true, describe: 'input .pth / .safetensors (format detected from content)' })
+          .positional('out', { type: 'string', demandOption: true, describe: 'output .safetensors (written atomically)' }),
+      (a) => {
+        const r = convertWeights(a.in, a.out);
+        process.stdout.write(`${a.out}: ${r.tensors} tensors, ${r.bytes} bytes, layout ${r.layout}\n`);
       },
     )
     .demandCommand(1, 'name a command; see pipa --help')

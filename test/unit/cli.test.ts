@@ -83,3 +83,18 @@ test('pipa print-config runs and exits 2 on bad input', () => {
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /seed:/);
 });
+
+test('pipa convert-weights converts the fixture .pth and rejects a non-checkpoint', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pipa-cw-'));
+  try {
+    const out = join(dir, 'seg.safetensors');
+    const ok = spawnSync(process.execPath, ['bin/pipa.js', 'convert-weights', 'test/fixtures/golden-public/weights/segmentor.pth', out], { encoding: 'utf8' });
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /191 tensors, \d+ bytes, layout segmentor/);
+    const bad = spawnSync(process.execPath, ['bin/pipa.js', 'convert-weights', 'README.md', join(dir, 'x.safetensors')], { encoding: 'utf8' });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /README\.md: not a checkpoint/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
