@@ -2,7 +2,7 @@
 // `decode_head.scale_attention.*`) and PiPa's training-only heads (`cls_head.*`,
 // `proj_head.*`), declared under the original PyTorch names. It holds no tensors: every
 // method takes the ParamSource (student, EMA teacher or ImageNet store) to run with.
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import type { ParamRegistry, ParamSource } from './params.js';
 import type { ForwardMode } from './layers/forward-mode.js';
 import type { Rng } from '../common/random.js';
@@ -13,6 +13,7 @@ import { randomCropBox, type CropBox } from './hrda/crop-box.js';
 import { hrdaTrainForward, type TrainForwardOutput } from './hrda/train-forward.js';
 import { hrdaEncodeDecode } from './hrda/encode-decode.js';
 import { slideInference, slideLogits } from './hrda/slide-inference.js';
+import { rescaleImage } from './hrda/encoder.js';
 import { hrSlideStride, sortedScales, validateSegmentorConfig, type SegmentorConfig } from './segmentor-config.js';
 
 /** PiPa hard-codes proj_head's width. */
@@ -54,6 +55,14 @@ export class Segmentor {
   /** Backbone levels of an image batch (NHWC). */
   extractFeatures(p: ParamSource, x: tf.Tensor4D, mode: ForwardMode): tf.Tensor4D[] {
     return this.backbone.forward(p, x, mode);
+  }
+
+  /**
+   * HRDAEncoderDecoder.extract_feat with feature_scale = the LR scale (PiPa: 0.5): backbone
+   * levels of the image resized by that scale — what the ImageNet model gives FD.
+   */
+  contextFeatures(p: ParamSource, x: tf.Tensor4D, mode: ForwardMode): tf.Tensor4D[] {
+    return tf.tidy(() => this.backbone.forward(p, rescaleImage(x, this.decodeHead.geometry.lrScale), mode));
   }
 
   /**

@@ -11,7 +11,7 @@ import { ParamRegistry, ParamStore } from '../../src/model/params.js';
 import { EVAL_MODE, type BnUpdate, type ForwardMode } from '../../src/model/layers/forward-mode.js';
 import { resizeBilinear } from '../../src/model/layers/resize.js';
 import { Segmentor } from '../../src/model/segmentor.js';
-import type { SegmentorConfig } from '../../src/model/segmentor-config.js';
+import { SegmentorConfigError, type SegmentorConfig } from '../../src/model/segmentor-config.js';
 
 before(async () => {
   await useTestBackend();
@@ -118,6 +118,7 @@ test('encodeDecode with a single HR window equals the unwindowed HRDA forward', 
         const got = segmentor.encodeDecode(store, x, EVAL_MODE);
         assert.deepEqual(got.shape, [2, 64, 96, CFG.numClasses]);
         const lr = segmentor.extractFeatures(store, resizeBilinear(x, [32, 48], { scaleFactor: 0.5 }), EVAL_MODE);
+        segmentor.contextFeatures(store, x, EVAL_MODE).forEach((f, i) => assertClose(`contextFeatures level ${i + 1}`, f, lr[i], 0));
         const hr = segmentor.extractFeatures(store, x, EVAL_MODE);
         const { fused } = segmentor.decodeHead.forward(store, lr, { feats: hr }, null, EVAL_MODE);
         assertClose('single-window encode_decode', got, resizeBilinear(fused, [64, 96]), 1e-5);
@@ -147,6 +148,11 @@ test('slideInference: probabilities at the original shape; stochastic mode is se
       store.dispose();
     }
   });
+});
+
+test('invalid configs are rejected with SegmentorConfigError', () => {
+  const bad: Array<Partial<SegmentorConfig>> = [{ numClasses: 0 }, { hrCropSize: [64, 0] }, { asppDilations: [] }, { scales: [1, -0.5] }, { dropoutRatio: 1 }];
+  for (const b of bad) assert.throws(() => new Segmentor(new ParamRegistry(), { ...CFG, ...b }), SegmentorConfigError, JSON.stringify(b));
 });
 
 test('initialisation follows SPEC §3.4', async () => {
