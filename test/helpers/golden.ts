@@ -40,7 +40,7 @@ export class Golden {
   npy(name: string): NpyArray {
     const t = this.manifest.tensors[name];
     if (!t) throw new Error(`${this.dir}: tensor '${name}' not in manifest`);
-    return readNpy(join(this.dir, 'tensors', t.file));
+    return readNpy(join(this.dir, t.file));
   }
   /** Tensor as stored (PyTorch layout, NCHW). Float64 becomes float32. */
   tensor(name: string): tf.Tensor {
