@@ -45,7 +45,12 @@ describe('ring all-reduce, ranks in one process', { timeout: 180_000 }, () => {
           const step = op === 'sum' ? 1 : 2;
           const bufs = ring.comms.map((c) => randomData(c.rank, 20_011, step));
           const ref = referenceSum(bufs.map((b) => Float32Array.from(b)));
-          if (op === 'mean') for (let i = 0; i < ref.sum.length; i++) (ref.sum[i] /= n), (ref.abs[i] /= n);
+          if (op === 'mean') {
+            for (let i = 0; i < ref.sum.length; i++) {
+              ref.sum[i] /= n;
+              ref.abs[i] /= n;
+            }
+          }
           const res = await settleAll(ring.comms.map((c, i) => c.allReduce(bufs[i], { step, layoutHash: HASH, op })));
           for (const x of res) assert.ifError(x.error);
           const { wrong, maxAbs } = countWrong(bufs[0], ref.sum, ref.abs, 1e-7, rtol * n);
