@@ -2,6 +2,7 @@
 // @tensorflow/tfjs-node-gpu (CUDA), falling back to @tensorflow/tfjs-node (CPU); both are
 // optional dependencies because their install downloads libtensorflow.
 import * as tf from '@tensorflow/tfjs';
+import { registerFastCpuSlice } from './cpu/fast-slice.js';
 
 export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_NAMES: readonly BackendName[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
@@ -67,5 +68,6 @@ export async function selectBackend(requested: BackendName): Promise<BackendChoi
   }
   await tf.setBackend('cpu');
   await tf.ready();
+  registerFastCpuSlice();
   return done('@tensorflow/tfjs-backend-cpu');
 }
