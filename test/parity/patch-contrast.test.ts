@@ -144,7 +144,9 @@ for (const g of allGoldens()) {
           close(`${k}.neg_max${v}`, r.shift, g, `${k}.neg_max${v}`, 1e-5, 1e-5);
           close(`${k}.logits${v}_down`, r.denominator, g, `${k}.logits${v}_down`, 0, 1e-5);
           exactInts(`${k}.pos_mask_${v}`, r.direction, npy(g, `${k}.pos_mask_${v}`).data as Float32Array);
-          tf.tidy(() => assertClose(`${k}.loss${v}`, r.loss, tf.scalar(g.scalar(`${k}.loss${v}`)), 0, 1e-5));
+          tf.tidy(() => {
+            assertClose(`${k}.loss${v}`, r.loss, tf.scalar(g.scalar(`${k}.loss${v}`)), 0, 1e-5);
+          });
         }
         const losses = patchContrastLoss(store, step, o);
         const want = tf.scalar(g.scalar(`${k}.loss_unsup`));

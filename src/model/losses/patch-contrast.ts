@@ -177,14 +177,18 @@ export function preparePatchContrast(
   for (const [k, v] of Object.entries(boxes)) {
     if ((v as unknown[]).length !== B) throw new PatchContrastError(`boxes.${k} has ${(v as unknown[]).length} entries for a batch of ${B}`);
   }
-  const pooled1 = tf.keep(poolPatchLogits(fused1));
-  const pooled2 = tf.keep(poolPatchLogits(fused2));
-  const [, h, w] = pooled1.shape;
+  // avg_pool2d(2) floors odd sizes; the overlap rows are checked before any tensor is made
+  const [h, w] = [Math.floor(fused1.shape[1] / 2), Math.floor(fused1.shape[2] / 2)];
   const overlap1 = overlapRows(boxes.ul1, boxes.br1, boxes.flip1, h, w, o.indexScale);
   const overlap2 = overlapRows(boxes.ul2, boxes.br2, boxes.flip2, h, w, o.indexScale);
   if (overlap1.length !== overlap2.length) {
     throw new PatchContrastError(`overlap of view 1 has ${overlap1.length} cells but view 2 has ${overlap2.length}; check the boxes`);
   }
+  for (const idx of [selection.idx1, selection.idx2]) {
+    if (idx.some((i) => !(i >= 0 && i < B * h * w))) throw new PatchContrastError(`bank selection has rows outside [0, ${B * h * w})`);
+  }
+  const pooled1 = tf.keep(poolPatchLogits(fused1));
+  const pooled2 = tf.keep(poolPatchLogits(fused2));
   const pseudo1 = classifyPatch(params, pooled1);
   const pseudo2 = classifyPatch(params, pooled2);
   tf.tidy(() => {

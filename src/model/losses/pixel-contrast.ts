@@ -83,13 +83,16 @@ export function pixelContrastCore(
   });
 }
 
-/** Loss for an already drawn sample; K = 0 (no class qualifies) gives 0 instead of a crash. */
+/**
+ * Loss for an already drawn sample. K = 0 (no class qualifies; the original crashes) gives
+ * 0, still connected to the embedding so a gradient call on it alone yields zeros, not an error.
+ */
 export function pixelContrastLoss(
   embedding: tf.Tensor4D,
   sample: AnchorSample,
   o: PixelContrastOptions = PIXEL_CONTRAST_DEFAULTS,
 ): tf.Scalar {
-  if (sample.numAnchors === 0 || sample.viewsPerAnchor === 0) return tf.scalar(0);
+  if (sample.numAnchors === 0 || sample.viewsPerAnchor === 0) return tf.tidy(() => tf.mul(tf.sum(embedding), 0) as tf.Scalar);
   return tf.tidy(() => pixelContrastCore(gatherAnchorFeatures(embedding, sample), sample.classOfAnchor, o));
 }
 

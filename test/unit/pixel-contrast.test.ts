@@ -1,0 +1,107 @@
+// Pixel contrast loss core against a float64 evaluation of its definition (value and
+// finite-difference gradient), and the K = 0 guard.
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { withLeakCheck } from '../helpers/golden.js';
+import { useTestBackend } from '../helpers/backend.js';
+import { rngFor } from '../../src/common/random.js';
+import { CODE_EXACT_SAMPLING, sampleAnchors } from '../../src/model/losses/anchor-sampling.js';
+import { pixelContrast, pixelContrastCore, pixelContrastLoss } from '../../src/model/losses/pixel-contrast.js';
+
+before(async () => {
+  await useTestBackend();
+});
+
+const TAU = 0.1;
+const BASE = 0.07;
+
+/** SPEC §1.6 in float64: anchors v·K + k, positives exclude self, negatives-only denominator. */
+function reference(f: Float64Array, K: number, V: number, D: number, cls: number[]): number {
+  const A = K * V;
+  const row = (a: number) => {
+    const k = a % K;
+    const v = Math.floor(a / K);
+    return f.subarray((k * V + v) * D, (k * V + v + 1) * D);
+  };
+  const sim = (a: number, b: number) => row(a).reduce((s, x, i) => s + x * row(b)[i], 0) / TAU;
+  let total = 0;
+  for (let a = 0; a < A; a++) {
+    const ca = cls[a % K];
+    const s = Array.from({ length: A }, (_, b) => sim(a, b));
+    const m = Math.max(...s);
+    const negSum = s.reduce((acc, x, b) => acc + (cls[b % K] !== ca ? Math.exp(x - m) : 0), 0);
+    let sum = 0;
+    let count = 0;
+    for (let b = 0; b < A; b++) {
+      if (b === a || cls[b % K] !== ca) continue;
+      sum += s[b] - m - Math.log(Math.exp(s[b] - m) + negSum);
+      count++;
+    }
+    total += -(TAU / BASE) * (sum / count);
+  }
+  return total / A;
+}
+
+function unitFeatures(seed: number, K: number, V: number, D: number): Float64Array {
+  const rng = rngFor(seed, 'feats');
+  const f = new Float64Array(K * V * D);
+  for (let r = 0; r < K * V; r++) {
+    const v = Array.from({ length: D }, () => rng.normal());
+    const n = Math.hypot(...v);
+    for (let i = 0; i < D; i++) f[r * D + i] = Math.fround(v[i] / n);
+  }
+  return f;
+}
+
+test('pixelContrastCore: value and gradient match a float64 evaluation', async () => {
+  const [K, V, D] = [4, 3, 5];
+  const cls = [2, 7, 2, 255]; // two anchors share class 2 (different images)
+  const f = unitFeatures(1, K, V, D);
+  await withLeakCheck(() => {
+    const init = tf.tensor3d(Float32Array.from(f), [K, V, D]);
+    const x = tf.variable(init);
+    init.dispose();
+    const { value, grads } = tf.variableGrads(() => pixelContrastCore(x as tf.Tensor3D, cls), [x]);
+    const want = reference(f, K, V, D, cls);
+    const got = value.dataSync()[0];
+    console.log(`  loss ${got} vs float64 ${want}`);
+    assert.ok(Math.abs(got - want) <= 1e-5 * Math.abs(want));
+    // central differences of the float64 reference
+    const g = grads[x.name].dataSync();
+    const h = 1e-6;
+    let worst = 0;
+    for (let i = 0; i < f.length; i++) {
+      const fp = Float64Array.from(f);
+      const fm = Float64Array.from(f);
+      fp[i] += h;
+      fm[i] -= h;
+      const num = (reference(fp, K, V, D, cls) - reference(fm, K, V, D, cls)) / (2 * h);
+      worst = Math.max(worst, Math.abs(num - g[i]));
+    }
+    console.log(`  gradient max|Δ| vs finite differences: ${worst.toExponential(3)}`);
+    assert.ok(worst < 2e-4, `gradient differs by ${worst}`);
+    tf.dispose([x, value, ...Object.values(grads)]);
+  });
+});
+
+test('pixel contrast: no qualifying class (K = 0) gives 0 and a usable gradient call', async () => {
+  await withLeakCheck(() => {
+    const [B, h, w, D] = [2, 4, 4, 3];
+    const init = tf.randomNormal([B, h, w, D]);
+    const emb = tf.variable(init);
+    init.dispose();
+    // every class has ≤ 100 pixels at 4x4
+    const labels = Int32Array.from({ length: B * 16 * 16 }, (_, i) => i % 19);
+    const predict = new Int32Array(B * h * w);
+    const sample = sampleAnchors(new Int32Array(B * h * w), predict, B, h * w, rngFor(0), CODE_EXACT_SAMPLING);
+    assert.equal(sample.numAnchors, 0);
+    const { value, grads } = tf.variableGrads(() => pixelContrastLoss(emb as tf.Tensor4D, sample), [emb]);
+    assert.equal(value.dataSync()[0], 0);
+    assert.ok(grads[emb.name].dataSync().every((v) => v === 0), "zero gradient");
+    const full = pixelContrast({ embedding: emb as tf.Tensor4D, labels, labelShape: [B, 16, 16], predict, perms: rngFor(1) });
+    assert.equal(full.sample.numAnchors, 0);
+    assert.equal(full.loss.dataSync()[0], 0);
+    tf.dispose([emb, value, full.loss, ...Object.values(grads)]);
+  });
+});
