@@ -2,15 +2,28 @@
 // path of the wasm backend in the forward AND the backward pass.
 //
 // Why: tfjs-backend-wasm 4.22 sends BatchMatMul to XNNPACK only when the batch is 1 and
-// neither operand is transposed; otherwise it runs a scalar loop several times slower
-// (measured here: 4 × [4096,64]×[64,256] batched ≈ 4× slower than four batch-1 calls).
-// Autograd of tf.matMul uses transpose flags, so the gradient here is written with
-// explicit transposes instead. On other backends one batched call is fastest.
+// neither operand is transposed; otherwise it runs a scalar loop. Autograd of tf.matMul
+// uses transpose flags, so the gradient here is written with explicit transposes instead.
+//
+// Splitting has a per-call cost, and XNNPACK gains little on narrow outputs. Measured
+// here (wasm, CPU ms, batched vs split): G=5 256×64×256 29 vs 12; G=2 1024×64×256 33 vs
+// 10; G=8 1024×64×1024 1860 vs 394; but G=5 256×64×64 5.8 vs 12.6 and G=8 256×256×64
+// 30 vs 77. Hence: split on wasm only for outputs ≥ 128 columns and ≥ 2M MACs per group.
+// On other backends one batched call is fastest.
 import * as tf from '@tensorflow/tfjs';
 
-function matMulGroups(a: tf.Tensor3D, b: tf.Tensor3D, split: boolean): tf.Tensor3D {
-  const groups = a.shape[0];
-  if (groups === 1 || !split) return tf.matMul(a, b);
+const MIN_SPLIT_COLS = 128;
+const MIN_SPLIT_MACS = 1 << 21;
+
+/** Whether [G,n,k]×[G,k,m] should run as G batch-1 calls on the current backend. */
+export function shouldSplitGroups(groups: number, n: number, k: number, m: number): boolean {
+  return groups > 1 && tf.getBackend() === 'wasm' && m >= MIN_SPLIT_COLS && n * k * m >= MIN_SPLIT_MACS;
+}
+
+/** split: true/false forces the choice; undefined decides per call by shape. */
+function matMulGroups(a: tf.Tensor3D, b: tf.Tensor3D, split: boolean | undefined): tf.Tensor3D {
+  const [groups, n, k] = a.shape;
+  if (groups === 1 || !(split ?? shouldSplitGroups(groups, n, k, b.shape[2]))) return tf.matMul(a, b);
   const as = tf.split(a, groups, 0) as tf.Tensor3D[];
   const bs = tf.split(b, groups, 0) as tf.Tensor3D[];
   const outs = as.map((ai, i) => tf.matMul(ai, bs[i]));
@@ -21,7 +34,7 @@ function matMulGroups(a: tf.Tensor3D, b: tf.Tensor3D, split: boolean): tf.Tensor
 
 const swapLast = [0, 2, 1];
 
-function withExplicitGrad(split: boolean): (a: tf.Tensor3D, b: tf.Tensor3D) => tf.Tensor3D {
+function withExplicitGrad(split: boolean | undefined): (a: tf.Tensor3D, b: tf.Tensor3D) => tf.Tensor3D {
   return tf.customGrad(((a: tf.Tensor3D, b: tf.Tensor3D, save: tf.GradSaveFunc) => {
     save([a, b]);
     return {
@@ -37,11 +50,12 @@ function withExplicitGrad(split: boolean): (a: tf.Tensor3D, b: tf.Tensor3D) => t
   }) as any) as (a: tf.Tensor3D, b: tf.Tensor3D) => tf.Tensor3D;
 }
 
+const byShape = withExplicitGrad(undefined);
 const whole = withExplicitGrad(false);
 const perGroup = withExplicitGrad(true);
 
 export interface BatchedMatMulOptions {
-  /** Run one batch-1 matmul per group (default: only on the wasm backend). */
+  /** Force one batch-1 matmul per group (true) or one batched call (false); default: shouldSplitGroups. */
   splitGroups?: boolean;
 }
 
@@ -50,6 +64,6 @@ export function batchedMatMul(a: tf.Tensor3D, b: tf.Tensor3D, o: BatchedMatMulOp
   if (a.rank !== 3 || b.rank !== 3 || a.shape[0] !== b.shape[0] || a.shape[2] !== b.shape[1]) {
     throw new Error(`batchedMatMul: shapes [${a.shape}] × [${b.shape}] are not [G,n,k] × [G,k,m]`);
   }
-  const split = o.splitGroups ?? tf.getBackend() === 'wasm';
-  return (split ? perGroup : whole)(a, b);
+  const f = o.splitGroups === undefined ? byShape : o.splitGroups ? perGroup : whole;
+  return f(a, b);
 }

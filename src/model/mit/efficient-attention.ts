@@ -72,10 +72,13 @@ export class EfficientAttention {
       const d = this.headDim;
       const bias = (names: LinearNames) => (names.bias ? p.get(names.bias) : null);
 
-      // Queries [B·heads, N, d], pre-scaled: PyTorch scales the N×M scores instead, which
-      // costs more; when d^-0.5 is a power of two (d = 16, 64, …) both round identically,
-      // otherwise they differ by rounding only.
-      const q = tf.mul(this.splitHeads(linear(x, p.get(this.q.weight), bias(this.q)), b, n), this.scale) as tf.Tensor3D;
+      // Queries [B·heads, N, d], pre-scaled through the C×C weight and bias (x·(sW) + sb):
+      // PyTorch scales the N×M scores instead, which costs far more; when d^-0.5 is a power
+      // of two (d = 16, 64, …) both orders round identically, otherwise they differ by
+      // rounding only.
+      const qBias = bias(this.q);
+      const qLin = linear(x, tf.mul(p.get(this.q.weight), this.scale), qBias ? tf.mul(qBias, this.scale) : null);
+      const q = this.splitHeads(qLin, b, n);
 
       // Key/value source tokens: the reduced grid, or x itself when sr = 1.
       let src: tf.Tensor = x;
