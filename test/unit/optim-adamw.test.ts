@@ -170,6 +170,36 @@ test('lr and weight-decay multipliers apply per group (hand-checkable first step
   });
 });
 
+test('a gradient missing after the first: zero gradient by default (PyTorch zero_grad), skipped with "skip"', async () => {
+  await withLeakCheck(() => {
+    const name = 'backbone.block1.0.attn.q.weight';
+    const init = Float64Array.from([0.5, -1.25, 2]);
+    const g1 = Float64Array.from([0.3, -0.7, 1.1]);
+    const results: Record<string, Float32Array> = {};
+    for (const mode of ['zero-after-first', 'skip'] as const) {
+      const v = mkVar(tf.tensor(toF32(init)));
+      const opt = new AdamW([[name, v]], { weightDecay: WD, missingGradient: mode });
+      const g = new Map([[name, tf.tensor(toF32(g1))]]);
+      opt.step(g, 1e-2);
+      opt.step(new Map(), 1e-2); // no gradient this time
+      tf.dispose([...g.values()]);
+      results[mode] = Float32Array.from(v.dataSync());
+      assert.equal(opt.state().paramSteps.get(name), mode === 'skip' ? 1 : 2);
+      opt.dispose();
+      v.dispose();
+    }
+    const ref: Ref = { p: Float64Array.from(init.map(Math.fround)), m: new Float64Array(3), v: new Float64Array(3), t: 0 };
+    refStep(ref, g1.map(Math.fround), 1e-2, WD, true);
+    const afterOne = Float64Array.from(ref.p);
+    refStep(ref, new Float64Array(3), 1e-2, WD, true);
+    const tol = backend === 'cpu' ? 0 : 1e-6;
+    const maxDiff = (a: Float32Array, b: Float64Array) => Math.max(...Array.from(a, (x, i) => Math.abs(x - b[i])));
+    assert.ok(maxDiff(results['zero-after-first'], ref.p) <= tol, 'second step with g = 0');
+    assert.ok(maxDiff(results.skip, afterOne) <= tol, 'second step skipped');
+    assert.notDeepEqual(Array.from(ref.p), Array.from(afterOne));
+  });
+});
+
 test('state() / loadState() round trip continues identically; bad input is rejected', async () => {
   await withLeakCheck(() => {
     const rng = rngFor(3, 'adamw-state');

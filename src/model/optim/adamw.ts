@@ -15,6 +15,12 @@
 // Why per-parameter steps matter for PiPa: `cls_head` and `classifier` never get a
 // gradient (so they are never decayed), and `project` gets its first gradient at
 // iteration 10000, so its bias corrections start from t = 1 there.
+//
+// A gradient missing from step()'s map means p.grad is None only if the parameter never
+// had one: PyTorch ≤ 1.13's optimizer.zero_grad() ZEROES existing grads (set_to_none=False),
+// so once a parameter has been stepped, a later iteration without a gradient still
+// decays it and decays its moments (g = 0). That is the default ('zero-after-first');
+// 'skip' skips every parameter missing from the map.
 import * as tf from '@tensorflow/tfjs';
 import { paramGroupFor, type ParamGroupMults } from './param-groups.js';
 
@@ -25,6 +31,8 @@ export interface AdamWOptions {
   eps?: number;
   /** name → {lrMult, decayMult}. Default: PiPa's mmcv custom keys. */
   groupFor?: (name: string) => ParamGroupMults;
+  /** What a parameter missing from step()'s map means (see the file comment). Default 'zero-after-first'. */
+  missingGradient?: 'zero-after-first' | 'skip';
 }
 
 /** The lr of this iteration: the BASE lr (×lrMult per group), or a function giving a group's lr. */
@@ -59,6 +67,7 @@ export class AdamW {
   private readonly beta2: number;
   private readonly eps: number;
   private readonly groupFor: (name: string) => ParamGroupMults;
+  private readonly missingGradient: 'zero-after-first' | 'skip';
   private steps = 0;
 
   constructor(params: Array<[string, tf.Variable]>, opts: AdamWOptions = {}) {
@@ -72,6 +81,7 @@ export class AdamW {
     [this.beta1, this.beta2] = opts.betas ?? [0.9, 0.999];
     this.eps = opts.eps ?? 1e-8;
     this.groupFor = opts.groupFor ?? paramGroupFor;
+    this.missingGradient = opts.missingGradient ?? 'zero-after-first';
   }
 
   /** lr and weight decay this parameter uses at an iteration whose base lr is `lr`. */
@@ -80,16 +90,20 @@ export class AdamW {
     return { lr: typeof lr === 'function' ? lr(g) : lr * g.lrMult, weightDecay: this.weightDecay * g.decayMult };
   }
 
-  /** One optimiser step. Variables with no entry in `grads` are skipped (PyTorch: p.grad is None). */
+  /**
+   * One optimiser step. A parameter with no entry in `grads` is skipped if it never had
+   * a gradient (PyTorch: p.grad is None); after its first gradient it steps with g = 0
+   * (PyTorch's zero_grad) unless missingGradient is 'skip'.
+   */
   step(grads: ReadonlyMap<string, tf.Tensor>, lr: IterationLr): void {
     for (const name of grads.keys()) {
       if (!this.byName.has(name)) throw new AdamWError(`AdamW.step: gradient for unknown parameter '${name}'`);
     }
     for (const [name, p] of this.params) {
-      const g = grads.get(name);
-      if (!g) continue;
-      if (!tf.util.arraysEqual(g.shape, p.shape)) {
-        throw new AdamWError(`AdamW.step: gradient of '${name}' has shape [${g.shape}], parameter has [${p.shape}]`);
+      const given = grads.get(name);
+      if (!given && (this.missingGradient === 'skip' || !this.slots.has(name))) continue;
+      if (given && !tf.util.arraysEqual(given.shape, p.shape)) {
+        throw new AdamWError(`AdamW.step: gradient of '${name}' has shape [${given.shape}], parameter has [${p.shape}]`);
       }
       const hp = this.hyperparams(name, lr);
       const slot = this.slotFor(name, p);
@@ -99,6 +113,7 @@ export class AdamW {
       const stepSize = hp.lr / bc1;
       const decay = 1 - hp.lr * hp.weightDecay;
       tf.tidy(() => {
+        const g = given ?? tf.zerosLike(p);
         const decayed = tf.mul(p, decay);
         const m = tf.add(tf.mul(slot.m, this.beta1), tf.mul(g, 1 - this.beta1));
         const v = tf.add(tf.mul(slot.v, this.beta2), tf.mul(tf.mul(g, 1 - this.beta2), g));
