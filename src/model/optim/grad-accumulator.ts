@@ -6,8 +6,8 @@
 // size) — i.e. 1/k for k equal micro-batches — and the sum equals the gradient of the
 // same loss over the full batch. For losses that are already summed into one
 // objective (PyTorch calling backward() several times on different terms), pass 1.
-// A variable that appears in no add() call is absent from the result, so the
-// optimiser skips it exactly as PyTorch skips p.grad = None.
+// A variable that appears in no add() call is absent from the result (PyTorch: it got
+// no gradient this iteration); AdamW decides what that means (see adamw.ts).
 import * as tf from '@tensorflow/tfjs';
 
 export class GradAccumulatorError extends Error {
