@@ -19,6 +19,7 @@ export interface TrainLoaderOptions {
   prefetchSteps?: number;
   /** Worker threads; 0 loads in this thread. Default 2. */
   workers?: number;
+  /** Called with each unreadable file (replaced by a re-draw) when its step is consumed. */
   onWarning?: (w: DataWarning) => void;
 }
 
@@ -38,7 +39,7 @@ function stack<T extends Float32Array | Uint8Array>(parts: T[], make: (n: number
 export function assembleBatch(step: number, loaded: LoadedDraw[], globalIndices: number[]): Assembled {
   const { height, width } = loaded[0].source;
   return {
-    step, size: loaded.length, height, width, globalIndices,
+    step, size: loaded.length, height, width, globalIndices, warnings: loaded.flatMap((l) => l.warnings),
     source: {
       img: stack(loaded.map((l) => l.source.img), (n) => new Float32Array(n)),
       label: stack(loaded.map((l) => l.source.label), (n) => new Uint8Array(n)),
@@ -71,7 +72,6 @@ export class TrainLoader {
     const o = this.opts;
     const draws = sliceForRank(samplesForStep(o.space, o.spec.seed, step, o.globalBatch), o.rank, o.world);
     const loaded = await Promise.all(draws.map((draw) => this.pool.run<LoadedDraw>({ type: 'train-draw', draw, step })));
-    for (const l of loaded) for (const w of l.warnings) o.onWarning?.(w);
     return assembleBatch(step, loaded, draws.map((d) => d.globalIndex));
   }
 
@@ -92,6 +92,8 @@ export class TrainLoader {
     const wasReady = entry.settled;
     try {
       const assembled = await entry.promise;
+      // Reported when the step is consumed, so prefetching never reports a step that is not used.
+      for (const w of assembled.warnings) this.opts.onWarning?.(w);
       return { ...assembled, waitMs: wasReady ? 0 : performance.now() - t0 };
     } finally {
       this.pending.delete(step);

@@ -52,6 +52,8 @@ export interface TrainBatch {
   globalIndices: number[];
   source: { img: Float32Array; label: Uint8Array; meta: SampleMeta[] };
   target: { img: Float32Array; validPseudoMask: Uint8Array; meta: SampleMeta[] };
+  /** Files that could not be read while loading this batch (each replaced by a re-draw). */
+  warnings: DataWarning[];
   /** Milliseconds the caller waited for this batch (0 when it was prefetched in time). */
   waitMs: number;
 }
