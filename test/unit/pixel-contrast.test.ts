@@ -7,7 +7,7 @@ import { withLeakCheck } from '../helpers/golden.js';
 import { useTestBackend } from '../helpers/backend.js';
 import { rngFor } from '../../src/common/random.js';
 import { CODE_EXACT_SAMPLING, sampleAnchors } from '../../src/model/losses/anchor-sampling.js';
-import { pixelContrast, pixelContrastCore, pixelContrastLoss } from '../../src/model/losses/pixel-contrast.js';
+import { pixelContrast, pixelContrastCore, pixelContrastLoss, pixelContrastMode } from '../../src/model/losses/pixel-contrast.js';
 
 before(async () => {
   await useTestBackend();
@@ -103,5 +103,35 @@ test('pixel contrast: no qualifying class (K = 0) gives 0 and a usable gradient 
     assert.equal(full.sample.numAnchors, 0);
     assert.equal(full.loss.dataSync()[0], 0);
     tf.dispose([emb, value, full.loss, ...Object.values(grads)]);
+  });
+});
+
+test('pixelContrastMode fixed: labels come from the detail crop and 255 is not a class', async () => {
+  await withLeakCheck(() => {
+    const [B, H, W, h, w] = [1, 32, 32, 16, 16];
+    // left half of the image is 255, right half class 3; the detail crop is the right half's top
+    const labels = Int32Array.from({ length: B * H * W }, (_, i) => (i % W < 16 ? 255 : 3));
+    const predict = new Int32Array(B * h * w).fill(3);
+    const emb = tf.tidy(() => {
+      const x = tf.randomNormal([B, h, w, 4], 0, 1, 'float32', 5);
+      return tf.div(x, tf.norm(x, 'euclidean', 3, true)) as tf.Tensor4D;
+    });
+    const exact = pixelContrast({ embedding: emb, labels, labelShape: [B, H, W], predict, perms: rngFor(2), ...pixelContrastMode('code-exact') });
+    assert.deepEqual(Array.from(exact.sample.classOfAnchor), [3, 255]);
+    const box = { y1: 0, y2: 16, x1: 16, x2: 32 };
+    const fixed = pixelContrast({ embedding: emb, labels, labelShape: [B, H, W], predict, perms: rngFor(2), ...pixelContrastMode('fixed', box) });
+    assert.deepEqual(Array.from(fixed.sample.classOfAnchor), [3]);
+    assert.equal(fixed.sample.viewsPerAnchor, 100);
+    const withLeft = pixelContrast({
+      embedding: emb,
+      labels,
+      labelShape: [B, H, W],
+      predict,
+      perms: rngFor(2),
+      ...pixelContrastMode('fixed', { y1: 0, y2: 16, x1: 0, x2: 16 }),
+    });
+    assert.equal(withLeft.sample.numAnchors, 0, 'a crop of only 255 has no class in fixed mode');
+    assert.throws(() => pixelContrastMode('fixed'));
+    tf.dispose([emb, exact.loss, fixed.loss, withLeft.loss]);
   });
 });

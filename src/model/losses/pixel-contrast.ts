@@ -8,11 +8,13 @@ import { gatherRows } from './gather-rows.js';
 import {
   CODE_EXACT_SAMPLING,
   ContrastInputError,
+  FIXED_SAMPLING,
   prepareContrastLabels,
   sampleAnchors,
   type AnchorSample,
   type AnchorSamplingOptions,
   type ContrastLabelMode,
+  type LabelCropBox,
   type PermutationSource,
 } from './anchor-sampling.js';
 
@@ -94,6 +96,20 @@ export function pixelContrastLoss(
 ): tf.Scalar {
   if (sample.numAnchors === 0 || sample.viewsPerAnchor === 0) return tf.tidy(() => tf.mul(tf.sum(embedding), 0) as tf.Scalar);
   return tf.tidy(() => pixelContrastCore(gatherAnchorFeatures(embedding, sample), sample.classOfAnchor, o));
+}
+
+/**
+ * The two product modes. 'code-exact': full label map resized, 255 is a class. 'fixed':
+ * labels cropped to the detail crop box first (so they align with the embedding) and
+ * 255 is not a class.
+ */
+export function pixelContrastMode(
+  mode: 'code-exact' | 'fixed',
+  detailBox?: LabelCropBox,
+): { labelMode: ContrastLabelMode; sampling: AnchorSamplingOptions } {
+  if (mode === 'code-exact') return { labelMode: { kind: 'code-exact' }, sampling: CODE_EXACT_SAMPLING };
+  if (!detailBox) throw new ContrastInputError("pixel contrast mode 'fixed' needs the detail crop box");
+  return { labelMode: { kind: 'detail-crop', box: detailBox }, sampling: FIXED_SAMPLING };
 }
 
 export interface PixelContrastInputs {
