@@ -2,7 +2,7 @@
 // @tensorflow/tfjs-node-gpu (CUDA), falling back to @tensorflow/tfjs-node (CPU); both are
 // optional dependencies because their install downloads libtensorflow.
 import * as tf from '@tensorflow/tfjs';
-import { registerFastCpuSlice } from './cpu/fast-slice.js';
+import { registerFastCpuKernels } from './cpu/fast-kernels.js';
 
 export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_NAMES: readonly BackendName[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
@@ -68,6 +68,6 @@ export async function selectBackend(requested: BackendName): Promise<BackendChoi
   }
   await tf.setBackend('cpu');
   await tf.ready();
-  registerFastCpuSlice();
+  registerFastCpuKernels();
   return done('@tensorflow/tfjs-backend-cpu');
 }
