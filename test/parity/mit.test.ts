@@ -2,7 +2,7 @@
 // full-resolution input (fwd.backbone.*) and on the 0.5× LR input (fwd.lr_backbone.*),
 // with weights from the .safetensors file and, once its reader exists, the .pth file.
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
@@ -15,7 +15,6 @@ import { readSafetensorsFile } from '../../src/model/weights/safetensors.js';
 import type { StateDict } from '../../src/model/weights/tensor-record.js';
 import { useTestBackend } from '../helpers/backend.js';
 import { allGoldens, assertClose, withLeakCheck, type Golden } from '../helpers/golden.js';
-import { readNpy } from '../helpers/npy.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PTH_READER = resolve(here, '../../src/model/weights/pth.ts');
@@ -41,26 +40,12 @@ function backboneOnly(sd: StateDict): StateDict {
   return new Map([...sd].filter(([k]) => k.startsWith('backbone.')));
 }
 
-/**
- * A float32 NCHW fixture tensor as NHWC. Workaround: Golden.nhwc() joins 'tensors/' in
- * front of manifest `file` entries that already start with 'tensors/' (the public set's
- * manifest), so the path is resolved here until test/helpers/golden.ts is fixed.
- */
-function fixtureNhwc(g: Golden, name: string): tf.Tensor4D {
-  const file: string | undefined = g.manifest.tensors[name]?.file;
-  if (!file) throw new Error(`${g.dir}: tensor '${name}' not in manifest`);
-  const direct = join(g.dir, file);
-  const a = readNpy(existsSync(direct) ? direct : join(g.dir, 'tensors', file));
-  if (a.dtype !== 'float32' || a.shape.length !== 4) throw new Error(`${name}: expected a 4-D float32 tensor, got ${a.dtype} [${a.shape}]`);
-  return tf.tidy(() => tf.transpose(tf.tensor4d(a.data as Float32Array, a.shape as [number, number, number, number]), [0, 2, 3, 1]));
-}
-
 function compareStages(label: string, model: MixVisionTransformer, store: ParamStore, g: Golden, input: string, expected: string): void {
   tf.tidy(() => {
-    const x = fixtureNhwc(g, input);
+    const x = g.nhwc(input);
     const stages = model.forward(store, x, EVAL_MODE);
     stages.forEach((s, i) => {
-      const ref = fixtureNhwc(g, `${expected}.stage${i + 1}`);
+      const ref = g.nhwc(`${expected}.stage${i + 1}`);
       assertClose(`${label} ${expected}.stage${i + 1} [${ref.shape}]`, s, ref, ATOL);
     });
   });
