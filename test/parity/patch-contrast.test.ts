@@ -16,6 +16,7 @@ import { FeatureBank } from '../../src/model/losses/feature-bank.js';
 import {
   PATCH_CONTRAST_CODE_EXACT,
   declarePatchHeads,
+  overlapRows,
   patchContrastLoss,
   patchContrastViews,
   preparePatchContrast,
@@ -53,18 +54,53 @@ function optionsOf(g: Golden): PatchContrastOptions {
   };
 }
 
-/** Boxes are stored per batch element as [y, x]; flips per batch element as [view1, view2]. */
+/**
+ * Boxes and flips as stored in sections.patch_contrast. The public set stores them per
+ * batch element ([y, x] and [flip1, flip2]); the original code indexes them collated
+ * (ul1[0][b] = y, flip[0][b] = view 1). With a batch of 2 both readings have the same
+ * shape, so the stored step-0 overlap confidences decide, preferring per element.
+ */
 function boxesOf(g: Golden): PatchBoxes {
   const s = g.manifest.sections.patch_contrast;
-  const flips: boolean[][] = s.flips;
-  return {
-    ul1: s.boxes.ul1,
-    br1: s.boxes.br1,
-    ul2: s.boxes.ul2,
-    br2: s.boxes.br2,
-    flip1: flips.map((f) => f[0]),
-    flip2: flips.map((f) => f[1]),
+  const B: number = g.manifest.tensors[`${stepsOf(g)[0]}.fuse_xul1`].shape[0];
+  const perElement = (a: number[][]) => a.map((v) => [v[0], v[1]] as const);
+  const collated = (a: number[][]) => a[0].map((_, b) => [a[0][b], a[1][b]] as const);
+  const fits = (a: unknown[][], outer: number, inner: number) => a.length === outer && a.every((v) => v.length === inner);
+  const readings: Array<{ name: string; read: (a: any[][]) => any[] }> = [];
+  if (fits(s.boxes.ul1, B, 2)) readings.push({ name: 'per element', read: perElement });
+  if (fits(s.boxes.ul1, 2, B)) readings.push({ name: 'collated', read: collated });
+  const candidates: PatchBoxes[] = [];
+  for (const boxes of readings) {
+    for (const flips of readings) {
+      const f = flips.read(s.flips);
+      candidates.push({
+        ul1: boxes.read(s.boxes.ul1),
+        br1: boxes.read(s.boxes.br1),
+        ul2: boxes.read(s.boxes.ul2),
+        br2: boxes.read(s.boxes.br2),
+        flip1: f.map((v: readonly [boolean, boolean]) => v[0]),
+        flip2: f.map((v: readonly [boolean, boolean]) => v[1]),
+      });
+    }
+  }
+  if (candidates.length === 0) throw new Error(`${g.dir}: patch_contrast boxes have an unexpected shape for batch ${B}`);
+  if (candidates.length === 1) return candidates[0];
+  // the stored overlap confidences of step 0 under each reading (pooled map = fused map / 2)
+  const k = stepsOf(g)[0];
+  const [, , H, W] = g.manifest.tensors[`${k}.fuse_xul1`].shape;
+  const conf1 = npy(g, `${k}.pseudo_logits_1`).data as Float32Array;
+  const want1 = npy(g, `${k}.pseudo_logits1_overlap`).data as Float32Array;
+  const conf2 = npy(g, `${k}.pseudo_logits_2`).data as Float32Array;
+  const want2 = npy(g, `${k}.pseudo_logits2_overlap`).data as Float32Array;
+  const matches = (c: PatchBoxes) => {
+    const r1 = overlapRows(c.ul1, c.br1, c.flip1, Math.floor(H / 2), Math.floor(W / 2), PATCH_CONTRAST_CODE_EXACT.indexScale);
+    const r2 = overlapRows(c.ul2, c.br2, c.flip2, Math.floor(H / 2), Math.floor(W / 2), PATCH_CONTRAST_CODE_EXACT.indexScale);
+    return r1.length === want1.length && r2.length === want2.length && r1.every((r, i) => conf1[r] === want1[i]) && r2.every((r, i) => conf2[r] === want2[i]);
   };
+  const chosen = candidates.find(matches);
+  if (!chosen) throw new Error(`${g.dir}: no reading of the stored boxes/flips reproduces ${k}.pseudo_logits*_overlap`);
+  if (chosen !== candidates[0]) console.log('  note: boxes/flips read in the collated layout');
+  return chosen;
 }
 
 function stepsOf(g: Golden): string[] {
