@@ -25,6 +25,8 @@ export interface AllReduceResult {
   ms: number;
   bytesSent: number;
   bytesReceived: number;
+  /** Received payloads read as float32/uint16 in place vs. through an aligned copy (this call's thread). */
+  payloadViews: { inPlace: number; copied: number };
 }
 
 export interface AllReducer {

@@ -30,6 +30,8 @@ export interface DecodedRingChunk extends RingChunkHeader {
 export interface EncodedRingChunk {
   /** The whole RingChunk message, to hand to call.write(). */
   message: Buffer;
+  /** The allocation behind `message` (give it back to a BufferPool once grpc-js has framed it). */
+  backing: Buffer;
   /** Where the payload goes: byte_length bytes, 4-byte aligned in memory. Fill it before writing. */
   payload: Uint8Array;
 }
@@ -66,8 +68,27 @@ function writeVarint(buf: Uint8Array, pos: number, v: number): number {
   return pos;
 }
 
-/** Allocate and fill everything but the payload bytes. */
-export function encodeRingChunk(h: RingChunkHeader): EncodedRingChunk {
+/**
+ * Reuses message buffers of one capacity: grpc-js copies each message into its own frame, so
+ * ours is free again once the write callback fires; reusing it spares an allocation and GC
+ * work per chunk.
+ */
+export class BufferPool {
+  private free: Buffer[] = [];
+  constructor(private readonly capacity: number, private readonly keep = 8) {}
+
+  take(bytes: number): Buffer {
+    if (bytes > this.capacity) return Buffer.allocUnsafeSlow(bytes);
+    return this.free.pop() ?? Buffer.allocUnsafeSlow(this.capacity);
+  }
+
+  give(buf: Buffer): void {
+    if (buf.length === this.capacity && this.free.length < this.keep) this.free.push(buf);
+  }
+}
+
+/** Fill everything but the payload bytes (into a buffer from `pool` when given). */
+export function encodeRingChunk(h: RingChunkHeader, pool?: BufferPool): EncodedRingChunk {
   const hash = Buffer.from(h.layout_hash, 'utf8');
   const varints: [number, number][] = [
     [F.generation, h.generation],
@@ -90,8 +111,8 @@ export function encodeRingChunk(h: RingChunkHeader): EncodedRingChunk {
   const total = payloadStart + h.byte_length;
 
   // One spare byte in front makes the payload 4-byte aligned in OUR memory too (1 + 3 ≡ 0).
-  const raw = Buffer.allocUnsafeSlow(total + 1);
-  const msg = raw.subarray(1);
+  const raw = pool ? pool.take(total + 1) : Buffer.allocUnsafeSlow(total + 1);
+  const msg = raw.subarray(1, total + 1);
   let p = 0;
   for (const [field, v] of varints) {
     msg[p++] = (field << 3) | VARINT;
@@ -108,7 +129,8 @@ export function encodeRingChunk(h: RingChunkHeader): EncodedRingChunk {
   msg[p++] = (F.payload << 3) | LEN;
   p = writeVarint(msg, p, h.byte_length);
   if (p !== payloadStart) throw new Error(`RingChunk encoder: payload at ${p}, expected ${payloadStart}`);
-  return { message: msg, payload: new Uint8Array(raw.buffer, raw.byteOffset + 1 + payloadStart, h.byte_length) };
+  if (raw.byteOffset % 4 !== 0) throw new Error('RingChunk encoder: backing buffer must start 4-byte aligned');
+  return { message: msg, backing: raw, payload: new Uint8Array(raw.buffer, raw.byteOffset + 1 + payloadStart, h.byte_length) };
 }
 
 /** Parse a RingChunk; unknown fields are skipped, the payload is a view into `bytes`. */

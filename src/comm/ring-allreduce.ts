@@ -6,7 +6,7 @@
 // ends both calls with the reason, so it travels around the ring in both directions and every
 // rank fails promptly with a named error instead of hanging.
 import * as grpc from '@grpc/grpc-js';
-import { encodeRingChunk, type DecodedRingChunk } from './chunk-wire.js';
+import { BufferPool, encodeRingChunk, type DecodedRingChunk } from './chunk-wire.js';
 import type { WireCodec } from './codec.js';
 import { FingerprintMismatchError, PeerUnavailableError, RingAbortedError, RingError, RingProtocolError, RingTimeoutError, statusName, type RingPhaseLabel } from './errors.js';
 import type { CollectiveFingerprint } from './fingerprint.js';
@@ -182,21 +182,22 @@ export class RingAllReduce {
     const { codec } = this.ctx;
     const fp = this.fingerprint;
     const call = out.call;
+    const pool = new BufferPool(this.ctx.chunkElements * codec.bytesPerElement + 512);
     for (let i = 0; i < this.sendSlots.length; i++) {
       const dep = this.deps[i];
       while (!this.settled && dep >= this.applied) await new Promise<void>((r) => (this.wakeSender = r));
       this.wakeSender = null;
       if (this.settled) return;
       const s = this.sendSlots[i];
-      const { message, payload } = encodeRingChunk({
+      const { message, payload, backing } = encodeRingChunk({
         generation: fp.generation, step: fp.step, phase: s.phase, segment: s.segment, offset: s.start,
         byte_length: s.length * codec.bytesPerElement, layout_hash: fp.layout_hash, bucket: fp.bucket,
         ring_step: s.ringStep, wire_dtype: codec.dtype,
-      });
+      }, pool);
       codec.encode(this.buf.subarray(s.start, s.start + s.length), payload);
       this.bytesSent += payload.byteLength;
       this.sent = i + 1;
-      if (!call.write(message)) await this.until(call, 'drain');
+      if (!call.write(message, () => pool.give(backing))) await this.until(call, 'drain');
       if (this.settled) return;
     }
     // Every chunk is written (copied into grpc-js' buffers). grpc-js reports 'cancelled' even

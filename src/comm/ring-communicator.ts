@@ -2,7 +2,7 @@
 // its left neighbour, and the bookkeeping that pairs the right neighbour's Ring calls with
 // local collectives (by step and bucket) — or refuses them when they cannot match.
 import * as grpc from '@grpc/grpc-js';
-import { wireCodec, type WireCodec } from './codec.js';
+import { alignmentStats, wireCodec, type WireCodec } from './codec.js';
 import { DEFAULT_TRANSPORT, peerClientOptions, type TransportOptions } from './channel-options.js';
 import { FingerprintMismatchError, RingConfigError, RingError } from './errors.js';
 import { collectiveKey, compareFingerprints, compareKeys, type CollectiveFingerprint } from './fingerprint.js';
@@ -61,6 +61,7 @@ export class RingCommunicator implements AllReducer, RingEndpoint {
 
   async allReduce(buf: Float32Array, opts: AllReduceOptions): Promise<AllReduceResult> {
     const t0 = performance.now();
+    const views0 = { ...alignmentStats };
     const bucket = opts.bucket ?? 0;
     const key: Key = { step: opts.step, bucket };
     const mean = opts.op === 'mean';
@@ -83,7 +84,8 @@ export class RingCommunicator implements AllReducer, RingEndpoint {
       const flag = buf[buf.length - 1];
       nonFiniteRanks = Number.isFinite(flag) ? Math.round(mean ? flag * this.worldSize : flag) : this.worldSize;
     }
-    return { nonFinite: nonFiniteRanks > 0, nonFiniteRanks, ms: performance.now() - t0, ...stats };
+    const payloadViews = { inPlace: alignmentStats.inPlace - views0.inPlace, copied: alignmentStats.copied - views0.copied };
+    return { nonFinite: nonFiniteRanks > 0, nonFiniteRanks, ms: performance.now() - t0, ...stats, payloadViews };
   }
 
   private async run(buf: Float32Array, fp: CollectiveFingerprint, mean: boolean, timeoutMs: number): Promise<{ bytesSent: number; bytesReceived: number }> {
