@@ -102,10 +102,19 @@ export function resizeBilinearWindow(
     const buf = cache[victim];
     cachedRow[victim] = sy;
     const base = sy * sw * cn;
-    for (let x = 0; x < win.width; x++) {
-      const p0 = base + xa.i0[x] * cn, p1 = base + xa.i1[x] * cn;
-      const a0 = xa.w0[x], a1 = xa.w1[x];
-      for (let c = 0; c < cn; c++) buf[x * cn + c] = src[p0 + c] * a0 + src[p1 + c] * a1;
+    const { i0, i1, w0, w1 } = xa;
+    if (cn === 3) {
+      for (let x = 0, o = 0; x < win.width; x++, o += 3) {
+        const p0 = base + i0[x] * 3, p1 = base + i1[x] * 3, a0 = w0[x], a1 = w1[x];
+        buf[o] = src[p0] * a0 + src[p1] * a1;
+        buf[o + 1] = src[p0 + 1] * a0 + src[p1 + 1] * a1;
+        buf[o + 2] = src[p0 + 2] * a0 + src[p1 + 2] * a1;
+      }
+    } else {
+      for (let x = 0; x < win.width; x++) {
+        const p0 = base + i0[x] * cn, p1 = base + i1[x] * cn, a0 = w0[x], a1 = w1[x];
+        for (let c = 0; c < cn; c++) buf[x * cn + c] = src[p0 + c] * a0 + src[p1 + c] * a1;
+      }
     }
     return buf;
   };

@@ -67,6 +67,10 @@ export function drawFlip(rng: Rng, prob: number): boolean {
 
 /** Mirrors a row-major h×w×cn array left↔right in place. */
 export function flipHorizontal<T extends Uint8Array | Float32Array>(a: T, h: number, w: number, cn: number): T {
+  if (cn === 1) {
+    for (let y = 0; y < h; y++) a.subarray(y * w, y * w + w).reverse();
+    return a;
+  }
   for (let y = 0; y < h; y++) {
     const row = y * w * cn;
     for (let x = 0; x < w >> 1; x++) {

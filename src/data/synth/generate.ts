@@ -100,7 +100,12 @@ export async function generateSynthDataset(o: SynthOptions): Promise<SynthSummar
     source: { root: join(o.out, 'gta'), images: o.n, style: sourceStyle },
     target: { root: join(o.out, 'cityscapes'), train: o.n, val: nVal, style: targetStyle },
   };
-  const manifest = { seed: o.seed, sourceSpec: o.source ?? 'game', targetSpec: o.target ?? 'city', width: o.width ?? 256, height: o.height ?? 256, sourceSize: o.sourceSize ?? null, targetSize: o.targetSize ?? null, ...summary };
+  // Only the options (no absolute paths, no timings): the same options give the same file.
+  const manifest = {
+    seed: o.seed, n: o.n, nVal, sourceSpec: o.source ?? 'game', targetSpec: o.target ?? 'city',
+    sourceSize: jobs[0] ? [jobs[0].width, jobs[0].height] : null, targetSize: [jobs.at(-1)!.width, jobs.at(-1)!.height],
+    sourceStyle, targetStyle, layout: { source: 'gta', target: 'cityscapes' },
+  };
   await writeFileAtomic(join(o.out, 'synth.json'), JSON.stringify(manifest, null, 2) + '\n');
   const seconds = (Date.now() - t0) / 1000;
   return { ...summary, seconds, imagesPerSecond: jobs.length / Math.max(seconds, 1e-9) };

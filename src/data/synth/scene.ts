@@ -40,7 +40,7 @@ export function generateScene(rng: Rng, W: number, H: number): Scene {
   const vx = W * U(0.38, 0.62);
   const yAt = (t: number) => hy + t * (H - hy);
   const shift = W * U(-0.1, 0.1);
-  const halfB = W * U(0.28, 0.5);
+  const halfB = W * U(0.35, 0.6);
   const walkB = W * U(0.12, 0.3);
   const roadL = (t: number) => vx + (shift - halfB) * t;
   const roadR = (t: number) => vx + (shift + halfB) * t;
@@ -96,7 +96,7 @@ export function generateScene(rng: Rng, W: number, H: number): Scene {
   const sideX = (t: number, side: number, frac: number) =>
     side < 0 ? roadL(t) + (outL(t) - roadL(t)) * frac : roadR(t) + (outR(t) - roadR(t)) * frac;
   const addPerson = (t: number, x: number, id: number = ID.person) => {
-    const h = (H - hy) * t * U(1.0, 1.4), w = h * 0.3, y = yAt(t), inst = c.newInstance();
+    const h = (H - hy) * t * U(0.55, 0.85), w = h * 0.32, y = yAt(t), inst = c.newInstance();
     c.rect(x - w * 0.2, y - h * 0.45, x - w * 0.02, y, id, inst);
     c.rect(x + w * 0.02, y - h * 0.45, x + w * 0.2, y, id, inst);
     c.rect(x - w * 0.5, y - h * 0.82, x + w * 0.5, y - h * 0.42, id, inst);
@@ -139,7 +139,7 @@ export function generateScene(rng: Rng, W: number, H: number): Scene {
   }
   for (let i = rng.randint(0, 6); i > 0; i--) {
     const t = U(0.05, 1.0), x = onRoad(t);
-    objects.push({ depth: t, draw: () => addVehicle(t, x, ID.car, U(0.25, 0.4), U(0.55, 0.7)) });
+    objects.push({ depth: t, draw: () => addVehicle(t, x, ID.car, U(0.3, 0.45), U(0.55, 0.7)) });
   }
   if (P(0.2)) {
     const t = U(0.1, 0.9), x = onRoad(t);

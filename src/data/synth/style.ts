@@ -57,7 +57,7 @@ const ATOMS: Record<string, Atom> = {
 export const STYLE_PRESETS: Record<string, string> = {
   plain: '',
   game: 'palette:0+texture+jitter:20+illum:0.1',
-  city: 'palette:1+texture:0.6+jitter:12+illum:0.2+noise:6+blur:1+gamma:1.3+cool:0.5',
+  city: 'palette:0.75+texture:0.6+jitter:12+illum:0.2+noise:6+blur:1+gamma:1.3+cool:0.5',
 };
 
 export const STYLE_ATOMS = Object.keys(ATOMS);
