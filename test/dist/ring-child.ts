@@ -16,6 +16,7 @@ export type ChildCommand =
 export type ChildReport =
   | { type: 'listening'; address: string }
   | { type: 'configured' }
+  | { type: 'started' }
   | { type: 'result'; ms: number; wrong: number; maxAbs: number; nonFinite: boolean; error?: { name: string; message: string; code?: number } };
 
 const mode = process.argv[2] === 'inline' ? 'inline' : 'thread';
@@ -61,6 +62,7 @@ async function handle(cmd: ChildCommand): Promise<void> {
     }
     const t0 = performance.now();
     const pending = reducer!.allReduce(buf, { step: cmd.step, layoutHash: 'child-layout', op: cmd.op, nonFiniteFlag: flagged });
+    send({ type: 'started' });
     if (cmd.blockMainMs) {
       // Stand-in for a TF.js kernel that holds the main thread.
       const until = performance.now() + cmd.blockMainMs;

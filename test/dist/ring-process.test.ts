@@ -12,6 +12,8 @@ interface Rank {
   proc: ChildProcess;
   address: string;
   next(type: ChildReport['type'], timeoutMs?: number): Promise<ChildReport>;
+  /** Forget reports of this type received so far. */
+  drop(type: ChildReport['type']): void;
   send(cmd: ChildCommand): void;
 }
 
@@ -37,7 +39,10 @@ async function spawnRank(mode: 'thread' | 'inline'): Promise<Rank> {
     }
   };
   const listening = (await next('listening')) as Extract<ChildReport, { type: 'listening' }>;
-  return { proc, address: listening.address, next, send: (cmd) => proc.send(cmd) };
+  const drop = (type: ChildReport['type']) => {
+    for (let i = inbox.length - 1; i >= 0; i--) if (inbox[i].type === type) inbox.splice(i, 1);
+  };
+  return { proc, address: listening.address, next, drop, send: (cmd) => proc.send(cmd) };
 }
 
 async function spawnRing(n: number, mode: 'thread' | 'inline', timeoutMs = 20_000): Promise<Rank[]> {
@@ -99,8 +104,10 @@ describe('ring all-reduce across processes', { timeout: 300_000 }, () => {
           victim.proc.kill('SIGKILL');
           ranks.slice(0, 2).forEach((r) => r.send({ type: 'run', step: 2, length }));
         } else {
+          ranks.forEach((r) => r.drop('started'));
           ranks.forEach((r) => r.send({ type: 'run', step: 2, length }));
-          await new Promise((r) => setTimeout(r, 150));
+          await Promise.all(ranks.map((r) => r.next('started')));
+          await new Promise((r) => setTimeout(r, 300)); // 32 MB: still moving
           victim.proc.kill('SIGKILL');
         }
         const t0 = Date.now();
