@@ -32,8 +32,6 @@ interface Layout {
   imageDir: string;
   labelDir: string;
   imageSuffix: string;
-  /** Suffix of the original label files prepare-data converts. */
-  rawLabelSuffix: string;
   /** Image relative path → prepared label relative path (inside labelDir). */
   labelFor: (rel: string) => string;
   /** Accepts raw label file names (GTA/Synthia: ends in a digit + .png). */
@@ -47,18 +45,18 @@ export function layoutOf(kind: DatasetKind, split: Split = 'train'): Layout {
   switch (kind) {
     case 'gta':
       return {
-        title: 'GTA5', imageDir: 'images', labelDir: 'labels', imageSuffix: '.png', rawLabelSuffix: '.png',
+        title: 'GTA5', imageDir: 'images', labelDir: 'labels', imageSuffix: '.png',
         labelFor: (rel) => rel.slice(0, -'.png'.length) + TRAIN_IDS, isRawLabel: digitPng,
       };
     case 'synthia':
       return {
-        title: 'SYNTHIA-RAND-CITYSCAPES', imageDir: 'RGB', labelDir: join('GT', 'LABELS'), imageSuffix: '.png', rawLabelSuffix: '.png',
+        title: 'SYNTHIA-RAND-CITYSCAPES', imageDir: 'RGB', labelDir: join('GT', 'LABELS'), imageSuffix: '.png',
         labelFor: (rel) => rel.slice(0, -'.png'.length) + TRAIN_IDS, isRawLabel: digitPng,
       };
     case 'cityscapes':
       return {
         title: 'Cityscapes', imageDir: join('leftImg8bit', split), labelDir: join('gtFine', split),
-        imageSuffix: '_leftImg8bit.png', rawLabelSuffix: '_gtFine_labelIds.png',
+        imageSuffix: '_leftImg8bit.png',
         labelFor: (rel) => rel.slice(0, -'_leftImg8bit.png'.length) + '_gtFine' + TRAIN_IDS,
         isRawLabel: (name) => name.endsWith('_gtFine_labelIds.png'),
       };

@@ -4,7 +4,7 @@
 // reported by path and skipped; the summary lists every skipped file.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkLayout, listFiles, requireDir, type DatasetKind } from '../datasets.js';
+import { checkLayout, listFiles, type DatasetKind } from '../datasets.js';
 import { DataLayoutError } from '../errors.js';
 import { writeFileAtomic } from '../image-io.js';
 import { writeRcsFiles, type ClassStatsEntry } from '../rcs.js';
@@ -72,17 +72,16 @@ function planJobs(kind: DatasetKind, root: string, imageCheck: ImageCheck, resum
       };
     });
   }
-  const imageDir = kind === 'gta' ? 'images' : 'RGB';
-  const labelDir = kind === 'gta' ? 'labels' : join('GT', 'LABELS');
-  requireDir(root, `${kind === 'gta' ? 'GTA5' : 'SYNTHIA'} dataset folder not found`);
-  const nested = join(root, kind);
-  requireDir(join(root, labelDir), `${kind === 'gta' ? 'GTA5' : 'SYNTHIA'} labels folder not found`, { path: join(nested, labelDir), root: nested });
-  requireDir(join(root, imageDir), `${kind === 'gta' ? 'GTA5' : 'SYNTHIA'} images folder not found`);
-  const rels = listFiles(join(root, labelDir), (n) => /\d\.png$/.test(n));
-  if (rels.length === 0) throw new DataLayoutError(join(root, labelDir, '<name>.png'), `no ${kind === 'gta' ? 'GTA5' : 'SYNTHIA'} label files found`);
+  // GTA5 / SYNTHIA: every label file whose name ends in a digit + .png (the original's filter).
+  const layout = checkLayout(kind, root, 'train', true);
+  const rels = listFiles(join(root, layout.labelDir), layout.isRawLabel);
+  if (rels.length === 0) throw new DataLayoutError(join(root, layout.labelDir, '<name>.png'), `no ${layout.title} label files found`);
   return rels.map((rel) => {
-    const out = join(root, labelDir, rel.slice(0, -'.png'.length) + TRAIN_IDS);
-    return { kind, rawLabel: join(root, labelDir, rel), output: out, statsName: out, image: join(root, imageDir, rel), imageCheck, resume, stats: true };
+    const out = join(root, layout.labelDir, layout.labelFor(rel));
+    return {
+      kind, rawLabel: join(root, layout.labelDir, rel), output: out, statsName: out, image: join(root, layout.imageDir, rel),
+      imageCheck, resume, stats: true,
+    };
   });
 }
 

@@ -25,6 +25,8 @@ test('missing dataset folders name the expected path and the README section', as
     assert.throws(() => openDataset('gta', join(dir, 'gta')), layoutError(join(dir, 'gta', 'images')));
     assert.throws(() => openDataset('synthia', join(dir, 'gta')), layoutError(join(dir, 'gta', 'RGB')));
     assert.throws(() => openDataset('cityscapes', dir, { split: 'val' }), layoutError(join(dir, 'leftImg8bit', 'val')));
+    await assert.rejects(prepareData('gta', join(dir, 'gta')), layoutError(join(dir, 'gta', 'images')));
+    mkdirSync(join(dir, 'gta', 'images'));
     await assert.rejects(prepareData('gta', join(dir, 'gta')), layoutError(join(dir, 'gta', 'labels')));
     await assert.rejects(prepareData('cityscapes', dir), layoutError(join(dir, 'leftImg8bit', 'train')));
   } finally {
@@ -38,7 +40,7 @@ test('passing the parent folder (data/ instead of data/gta) says which folder to
     await writeRandomImage(join(dir, 'gta/images/00001.png'), 4, 4, 1);
     writeGtaLabel(join(dir, 'gta/labels/00001.png'), new Uint8Array(16).fill(7), 4, 4);
     assert.throws(() => openDataset('gta', dir), (e: Error) => layoutError(join(dir, 'images'))(e) && e.message.includes(`pass ${join(dir, 'gta')}`));
-    await assert.rejects(prepareData('gta', dir), (e: Error) => layoutError(join(dir, 'labels'))(e) && e.message.includes(`pass ${join(dir, 'gta')}`));
+    await assert.rejects(prepareData('gta', dir), (e: Error) => layoutError(join(dir, 'images'))(e) && e.message.includes(`pass ${join(dir, 'gta')}`));
   } finally {
     cleanup();
   }
