@@ -30,3 +30,46 @@ export function disposeBnUpdates(updates: BnUpdate[]): void {
   }
   updates.length = 0;
 }
+
+/**
+ * The running statistics a store WOULD hold after applying `updates` in order, starting
+ * from its current values — on the host, without changing the store. Keys are
+ * `${tag}:${buffer name}`. Each micro-batch (on each rank) computes this from the same
+ * step-start statistics; the step then assigns their average, which makes the result
+ * independent of how the global batch is split across workers.
+ */
+export function runningStatsAfter(store: ParamStore, updates: readonly BnUpdate[], tag: string, momentum = BN_MOMENTUM): Map<string, Float32Array> {
+  const out = new Map<string, Float32Array>();
+  const current = (name: string): Float32Array => {
+    const key = `${tag}:${name}`;
+    let v = out.get(key);
+    if (!v) {
+      v = Float32Array.from(store.get(name).dataSync());
+      out.set(key, v);
+    }
+    return v;
+  };
+  for (const s of store.specs) if (s.kind === 'buffer' && /running_(mean|var)$/.test(s.name)) current(s.name);
+  const keep = Math.fround(1 - momentum);
+  const take = Math.fround(momentum);
+  for (const u of updates) {
+    for (const [suffix, t] of [['running_mean', u.mean], ['running_var', u.varUnbiased]] as const) {
+      const r = current(`${u.prefix}.${suffix}`);
+      const b = t.dataSync();
+      for (let i = 0; i < r.length; i++) r[i] = Math.fround(Math.fround(r[i] * keep) + Math.fround(b[i] * take));
+    }
+  }
+  return out;
+}
+
+/** num_batches_tracked += (number of BN calls of one micro-batch) for every layer. */
+export function bumpBatchesTracked(store: ParamStore, updates: readonly BnUpdate[]): void {
+  const counts = new Map<string, number>();
+  for (const u of updates) counts.set(u.prefix, (counts.get(u.prefix) ?? 0) + 1);
+  tf.tidy(() => {
+    for (const [prefix, n] of counts) {
+      const v = store.get(`${prefix}.num_batches_tracked`);
+      v.assign(tf.add(v, tf.scalar(n, 'int32')));
+    }
+  });
+}
