@@ -2,6 +2,7 @@
 // @tensorflow/tfjs-node-gpu (CUDA), falling back to @tensorflow/tfjs-node (CPU); both are
 // optional dependencies because their install downloads libtensorflow.
 import * as tf from '@tensorflow/tfjs';
+import { registerWasmTrainingKernels } from './wasm/register.js';
 import { registerFastCpuKernels } from './cpu/fast-kernels.js';
 
 export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
@@ -41,7 +42,10 @@ async function tryTensorflow(skipped: string[]): Promise<string | null> {
 async function tryWasm(skipped: string[]): Promise<string | null> {
   try {
     await import('@tensorflow/tfjs-backend-wasm');
-    if (await tf.setBackend('wasm')) return '@tensorflow/tfjs-backend-wasm';
+    if (await tf.setBackend('wasm')) {
+      registerWasmTrainingKernels(); // missing gradient kernels + fast-path replacements
+      return '@tensorflow/tfjs-backend-wasm';
+    }
     skipped.push('@tensorflow/tfjs-backend-wasm: did not initialise');
   } catch (e) {
     skipped.push(`@tensorflow/tfjs-backend-wasm: ${(e as Error).message}`);
