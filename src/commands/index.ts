@@ -1,0 +1,6 @@
+// Every `pipa` command, one module each (src/commands/<name>.ts). Add new ones here.
+import type { CommandModule } from 'yargs';
+import { convertWeightsCommand } from './convert-weights.js';
+import { printConfigCommand } from './print-config.js';
+
+export const COMMANDS: CommandModule<any, any>[] = [printConfigCommand, convertWeightsCommand];
