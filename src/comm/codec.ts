@@ -48,7 +48,11 @@ const u32 = new Uint32Array(f32.buffer);
 /** IEEE binary16 bits of x, round to nearest even; NaN stays NaN, overflow → ±Inf. */
 export function float32ToFloat16Bits(x: number): number {
   f32[0] = x;
-  const bits = u32[0];
+  return halfFromFloatBits(u32[0]);
+}
+
+/** The same, from the float32 bit pattern (so bulk encoding reads a Uint32Array view). */
+function halfFromFloatBits(bits: number): number {
   const sign = (bits >>> 16) & 0x8000;
   const exp = (bits >>> 23) & 0xff;
   let mant = bits & 0x7fffff;
@@ -93,8 +97,9 @@ const float16: WireCodec = {
   dtype: 'FLOAT16',
   bytesPerElement: 2,
   encode(src, dst) {
+    const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
     const out = aligned(dst, Uint16Array);
-    for (let i = 0; i < src.length; i++) out[i] = float32ToFloat16Bits(src[i]);
+    for (let i = 0; i < bits.length; i++) out[i] = halfFromFloatBits(bits[i]);
     if (out.buffer !== dst.buffer) dst.set(bytesOf(out));
   },
   decodeInto(src, dst) {
@@ -106,11 +111,15 @@ const float16: WireCodec = {
     for (let i = 0; i < h.length; i++) dst[i] += HALF_TABLE[h[i]];
   },
   quantize(x) {
-    for (let i = 0; i < x.length; i++) x[i] = HALF_TABLE[float32ToFloat16Bits(x[i])];
+    const bits = new Uint32Array(x.buffer, x.byteOffset, x.length);
+    for (let i = 0; i < x.length; i++) x[i] = HALF_TABLE[halfFromFloatBits(bits[i])];
   },
 };
 
 // ---- bfloat16 -------------------------------------------------------------------------------
+
+/** Reused scratch for widening bfloat16 to float32 bits before adding. */
+let widened = new Uint32Array(0);
 
 function bf16Bits(bits: number): number {
   if ((bits & 0x7f800000) === 0x7f800000 && (bits & 0x7fffff) !== 0) return ((bits >>> 16) | 0x40) & 0xffff; // quiet NaN
@@ -138,10 +147,10 @@ const bfloat16: WireCodec = {
   },
   decodeAdd(src, dst) {
     const h = aligned(src, Uint16Array);
-    for (let i = 0; i < h.length; i++) {
-      u32[0] = h[i] << 16;
-      dst[i] += f32[0];
-    }
+    if (widened.length < h.length) widened = new Uint32Array(h.length);
+    const x = new Float32Array(widened.buffer, 0, h.length);
+    for (let i = 0; i < h.length; i++) widened[i] = h[i] << 16;
+    for (let i = 0; i < h.length; i++) dst[i] += x[i];
   },
   quantize(x) {
     const bits = new Uint32Array(x.buffer, x.byteOffset, x.length);
