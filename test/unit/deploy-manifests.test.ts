@@ -189,6 +189,7 @@ for (const [overlay, workers] of OVERLAYS) {
       const { config } = loadConfig(local, flagValues(cArgs, '--set'));
       assert.equal(config.train.globalBatch % workers, 0, `globalBatch ${config.train.globalBatch} over ${workers} workers`);
       const dataMount = mountFor(w, config.data.source.root);
+      assert.ok(dataMount, `data.source.root ${config.data.source.root} is not on a worker volume`);
       for (const p of [config.data.source.root, config.data.target.root, config.data.val.root, config.model.pretrained as string]) {
         assert.ok(p.startsWith('/'), `${p} is absolute`);
         assert.equal(mountFor(w, p)?.name, dataMount?.name, `${p} is on the data volume of the workers`);
