@@ -11,6 +11,10 @@ export function buildCli(argv: string[]): Argv {
     .usage('$0 <command> [options]\n\nPiPa + HRDA unsupervised domain adaptation, data-parallel over gRPC.');
   for (const c of COMMANDS) y = y.command(c);
   return y
+    // Commands draw progress bars only when a person is watching.
+    .middleware((argv) => {
+      argv.tty = Boolean(process.stderr.isTTY);
+    })
     .demandCommand(1, 'name a command; see pipa --help')
     .strict()
     .help()
@@ -22,6 +26,7 @@ export function buildCli(argv: string[]): Argv {
 /** Errors caused by the user's input: one line, exit code 2. */
 const INPUT_ERRORS = new Set([
   'ConfigError', 'CheckpointError', 'DataLayoutError', 'DataError', 'BatchError', 'MembershipError', 'BackendUnavailableError', 'SegmentorConfigError',
+  'DataConfigError', 'DataNotPreparedError', 'ShardingError', 'SynthStyleError',
 ]);
 
 async function main(): Promise<void> {

@@ -2,5 +2,14 @@
 import type { CommandModule } from 'yargs';
 import { convertWeightsCommand } from './convert-weights.js';
 import { printConfigCommand } from './print-config.js';
+import { prepareDataCommand } from './prepare-data.js';
+import { synthCommand } from './synth.js';
+import { testCommand } from './test.js';
 
-export const COMMANDS: CommandModule<any, any>[] = [printConfigCommand, convertWeightsCommand];
+export const COMMANDS: CommandModule<any, any>[] = [
+  printConfigCommand,
+  convertWeightsCommand,
+  synthCommand,
+  prepareDataCommand,
+  testCommand,
+];
