@@ -19,6 +19,7 @@ export {
   RingProtocolError, RingTimeoutError, type RingPhaseLabel,
 } from './errors.js';
 export { markNonFinite, withFlagLength } from './non-finite.js';
+export { hasRingProcessEnv, RING_PROCESS_ENV } from './process-env.js';
 export { PeerServer } from './peer-server.js';
 export { loadPipaProtos, PROTOS_DIR, PROTO_LOADER_OPTIONS } from './proto.js';
 export { RingCommunicator } from './ring-communicator.js';
