@@ -5,6 +5,8 @@ import type { SegmentorConfig } from '../model/segmentor-config.js';
 import { PIPA_PROJ_DIM } from '../model/segmentor.js';
 import type { UdaStepOptions } from '../model/uda/uda-step.js';
 import type { TrainerOptions } from '../model/uda/uda-trainer.js';
+import { UdaModel } from '../model/uda/uda-model.js';
+import { CodeExactPatchTerm, IntentPatchTerm, type PatchTermConfig } from '../model/uda/patch-terms.js';
 
 export function mitConfigOf(c: PipaConfig): MitConfig {
   const b = c.model.backbone;
@@ -62,6 +64,28 @@ export function stepOptionsOf(c: PipaConfig): UdaStepOptions {
   };
 }
 
+/** The student/teacher/ImageNet model of a run (with the patch heads when the patch loss is on). */
+export function buildUdaModel(c: PipaConfig): UdaModel {
+  return new UdaModel(segmentorConfigOf(c), c.seed, { patchHeads: c.pipa.patch.enabled ? { projDim: c.pipa.patch.projDim } : null });
+}
+
+function patchTermOf(c: PipaConfig): TrainerOptions['patch'] {
+  const p = c.pipa.patch;
+  if (!p.enabled || !c.uda.selfTraining) return null;
+  const tc: PatchTermConfig = {
+    mode: p.mode,
+    weight: p.weight,
+    temperature: p.temperature,
+    threshold: p.posThreshold,
+    negativesPerView: p.negativesPerView,
+    bankSteps: p.bankSteps,
+    cropSize: p.cropSize,
+    iouRange: p.iouRange,
+    train: true,
+  };
+  return { term: p.mode === 'code-exact' ? new CodeExactPatchTerm(tc) : new IntentPatchTerm(tc), startIter: p.startIter };
+}
+
 export function trainerOptionsOf(c: PipaConfig): TrainerOptions {
   const o = c.optimizer;
   const s = c.schedule;
@@ -75,5 +99,6 @@ export function trainerOptionsOf(c: PipaConfig): TrainerOptions {
     },
     schedule: { maxIters: s.maxIters, power: s.power, minLr: s.minLr, warmupIters: s.warmupIters, warmupRatio: s.warmupRatio },
     emaAlpha: c.uda.alpha,
+    patch: patchTermOf(c),
   };
 }

@@ -82,7 +82,9 @@ for (const g of allGoldens()) {
       const seen = new Map<string, tf.Tensor>();
       const r = udaStep(model, batch, recordedDraws(g), optionsFor(g), (name, t) => seen.set(name, tf.keep(t.clone())));
       try {
-        tf.tidy(() => assertClose('ema_logits', seen.get('ema_logits')!, g.nhwc('step.ema_logits'), 1e-3));
+        tf.tidy(() => {
+          assertClose('ema_logits', seen.get('ema_logits')!, g.nhwc('step.ema_logits'), 1e-3);
+        });
         const pl = seen.get('pseudo_label')!;
         const expPl = g.tensor('step.pseudo_label');
         const mism = tf.tidy(() => tf.sum(tf.notEqual(pl, expPl)).dataSync()[0]);
@@ -93,10 +95,18 @@ for (const g of allGoldens()) {
         const expMasks = tf.tidy(() => tf.concat([0, 1].map((i) => tf.reshape(g.tensor(`step.mix_mask_${i}`), [1, masks.shape[1]!, masks.shape[2]!]))));
         assertClose('mix_masks', masks, expMasks, 0);
         expMasks.dispose();
-        tf.tidy(() => assertClose('mixed_img', seen.get('mixed_img')!, g.nhwc('step.mixed_img'), 1e-5));
-        tf.tidy(() => assertClose('mixed_lbl', seen.get('mixed_lbl')!, tf.squeeze(g.tensor('step.mixed_lbl'), [1]), 0));
-        tf.tidy(() => assertClose('mixed_seg_weight', seen.get('mixed_seg_weight')!, g.tensor('step.mixed_seg_weight'), 1e-4));
-        tf.tidy(() => assertClose('fd.gt_rescaled', seen.get('fd.gt_rescaled')!, tf.squeeze(g.tensor('step.fd.gt_rescaled'), [1]), 0));
+        tf.tidy(() => {
+          assertClose('mixed_img', seen.get('mixed_img')!, g.nhwc('step.mixed_img'), 1e-5);
+        });
+        tf.tidy(() => {
+          assertClose('mixed_lbl', seen.get('mixed_lbl')!, tf.squeeze(g.tensor('step.mixed_lbl'), [1]), 0);
+        });
+        tf.tidy(() => {
+          assertClose('mixed_seg_weight', seen.get('mixed_seg_weight')!, g.tensor('step.mixed_seg_weight'), 1e-4);
+        });
+        tf.tidy(() => {
+          assertClose('fd.gt_rescaled', seen.get('fd.gt_rescaled')!, tf.squeeze(g.tensor('step.fd.gt_rescaled'), [1]), 0);
+        });
         const expect: Array<[string, string]> = [
           ['loss_contrast', 'step.stage1.loss_contrast'],
           ['decode.loss_seg', 'step.log_vars.decode.loss_seg'],

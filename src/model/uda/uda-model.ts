@@ -4,6 +4,12 @@
 import { ParamRegistry, ParamStore } from '../params.js';
 import { Segmentor } from '../segmentor.js';
 import type { SegmentorConfig } from '../segmentor-config.js';
+import { declarePatchHeads } from '../losses/patch-contrast.js';
+
+export interface UdaModelOptions {
+  /** Declare the patch-contrast heads `project.*` / `classifier.*` (projection width). */
+  patchHeads?: { projDim: number } | null;
+}
 
 /**
  * Parameters that never receive a gradient in the original and so are never touched by
@@ -21,22 +27,18 @@ export class UdaModel {
   readonly imnet: ParamStore;
   /** Patch-contrast heads etc. (`project.*`, `classifier.*`), trainable; may be empty. */
   readonly extrasRegistry = new ParamRegistry();
-  extras: ParamStore;
+  readonly extras: ParamStore;
 
   constructor(
     readonly cfg: SegmentorConfig,
     seed: number,
+    o: UdaModelOptions = {},
   ) {
     this.segmentor = new Segmentor(this.registry, cfg);
+    if (o.patchHeads) declarePatchHeads(this.extrasRegistry.scope(''), cfg.numClasses, o.patchHeads.projDim);
     this.student = new ParamStore(this.registry.specs, seed, true);
     this.teacher = new ParamStore(this.registry.specs, seed, false);
     this.imnet = new ParamStore(this.registry.specs, seed, false);
-    this.extras = new ParamStore(this.extrasRegistry.specs, seed, true);
-  }
-
-  /** Rebuilds the extras store after modules declared into extrasRegistry. */
-  finalizeExtras(seed: number): void {
-    this.extras.dispose();
     this.extras = new ParamStore(this.extrasRegistry.specs, seed, true);
   }
 

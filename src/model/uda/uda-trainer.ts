@@ -8,7 +8,7 @@ import { polyWarmupLr, type PolyWarmupOptions } from '../optim/lr-schedule.js';
 import { initEma, updateEma } from './ema-teacher.js';
 import { FusionLayout } from './fusion-layout.js';
 import { bumpBatchesTracked, disposeBnUpdates, runningStatsAfter } from './bn-updates.js';
-import { udaStep, type StepInspector, type UdaStepOptions } from './uda-step.js';
+import { udaStep, type PatchTerm, type StepInspector, type UdaStepOptions } from './uda-step.js';
 import type { UdaBatch } from './batch-check.js';
 import type { StepDraws } from './step-draws.js';
 import type { UdaModel } from './uda-model.js';
@@ -18,6 +18,8 @@ export interface TrainerOptions {
   optimizer: AdamWOptions & { lr: number };
   schedule: Omit<PolyWarmupOptions, 'baseLr'>;
   emaAlpha: number;
+  /** The patch-contrast term (one per run: it may keep a feature bank) and its first iteration. */
+  patch?: { term: PatchTerm & { dispose?(): void }; startIter: number } | null;
 }
 
 export interface StepReport {
@@ -59,14 +61,16 @@ export class UdaTrainer {
   }
 
   /** Gradients etc. of this rank's micro-batches, packed into a fusion buffer. */
-  computeLocal(micro: ReadonlyArray<{ batch: UdaBatch; draws: StepDraws }>, inspect?: StepInspector): Float32Array {
+  computeLocal(micro: ReadonlyArray<{ batch: UdaBatch; draws: StepDraws }>, inspect?: StepInspector, iter = this.iter): Float32Array {
+    const p = this.o.patch;
+    const stepOptions: UdaStepOptions = { ...this.o.step, patch: p && iter >= p.startIter ? p.term : null };
     const k = micro.length;
     if (k === 0) throw new Error('computeLocal: no micro-batches');
     const gradSum = new Map<string, Float32Array>();
     const bnSum = new Map<string, Float32Array>();
     const logSum: Record<string, number> = {};
     for (const { batch, draws } of micro) {
-      const r = udaStep(this.model, batch, draws, this.o.step, inspect);
+      const r = udaStep(this.model, batch, draws, stepOptions, inspect);
       for (const [name, g] of r.grads) {
         const d = g.dataSync() as Float32Array;
         const acc = gradSum.get(name);
@@ -101,7 +105,7 @@ export class UdaTrainer {
     const iter = this.iter;
     this.emaUpdate();
     const t0 = performance.now();
-    const local = this.computeLocal(micro, inspect);
+    const local = this.computeLocal(micro, inspect, iter);
     const t1 = performance.now();
     const buf = await reduce(local);
     const t2 = performance.now();
@@ -122,5 +126,6 @@ export class UdaTrainer {
 
   dispose(): void {
     this.optimizer.dispose();
+    this.o.patch?.term.dispose?.();
   }
 }
