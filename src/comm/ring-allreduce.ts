@@ -25,6 +25,21 @@ export interface CollectiveContext {
 
 type Source = 'local' | 'left' | 'right';
 
+/**
+ * Message buffers shared by the collectives of this thread, per chunk capacity. Enough are kept
+ * to cover what is in flight in a 32 MiB window, so steady-state sends allocate nothing:
+ * fresh multi-MiB buffers cost page faults and push V8 into extra full GCs.
+ */
+const pools = new Map<number, BufferPool>();
+function poolFor(capacity: number): BufferPool {
+  let p = pools.get(capacity);
+  if (!p) {
+    p = new BufferPool(capacity, Math.max(8, Math.ceil((48 << 20) / capacity)));
+    pools.set(capacity, p);
+  }
+  return p;
+}
+
 export class RingAllReduce {
   readonly done: Promise<void>;
   bytesSent = 0;
@@ -182,7 +197,7 @@ export class RingAllReduce {
     const { codec } = this.ctx;
     const fp = this.fingerprint;
     const call = out.call;
-    const pool = new BufferPool(this.ctx.chunkElements * codec.bytesPerElement + 512);
+    const pool = poolFor(this.ctx.chunkElements * codec.bytesPerElement + 512);
     for (let i = 0; i < this.sendSlots.length; i++) {
       const dep = this.deps[i];
       while (!this.settled && dep >= this.applied) await new Promise<void>((r) => (this.wakeSender = r));
