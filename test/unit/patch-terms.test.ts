@@ -27,7 +27,7 @@ for (const mode of ['intent', 'code-exact'] as const) {
       const pl = tf.tidy(() => {
         const r = pseudoLabels(model.segmentor.encodeDecode(model.teacher, batch.tgtImg, { bn: 'running', stochastic: false }));
         tf.dispose(r.weight);
-        return r;
+        return { label: r.label, prob: r.prob };
       });
       const ctx: PatchContext = { model, batch, draws, mode: { bn: 'batch', stochastic: false }, pseudoLabel: pl.label, pseudoProb: pl.prob };
       patch.term.prepare?.(ctx);
