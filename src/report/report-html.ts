@@ -54,7 +54,7 @@ function chartsSection(s: RunSeries): string {
   const phaseSeries: ChartSeries[] = [...s.phaseMs].map(([name, points]) => ({ name, points }));
   const rankSeries: ChartSeries[] = [...s.rankImgsPerSec].sort((a, b) => a[0] - b[0]).map(([r, points]) => ({ name: `rank ${r}`, points }));
   const throughput = s.imgsPerSec.length ? [{ name: 'global', points: s.imgsPerSec }, ...rankSeries] : rankSeries;
-  const miou: ChartSeries[] = [{ name: 'mIoU', points: s.evals.map((e): Point => [e.step, e.miou]) }];
+  const miou: ChartSeries[] = [{ name: 'mIoU', points: s.evals.filter((e) => Number.isFinite(e.miou)).map((e): Point => [e.step, e.miou]) }];
   const charts = [
     lineChart(lossSeries, { title: 'Loss terms', xLabel: 'iteration', yLabel: 'loss' }),
     lineChart([{ name: 'lr', points: s.lr }], { title: 'Learning rate (base group)', xLabel: 'iteration', yLabel: 'lr', logY: false }),
@@ -65,10 +65,15 @@ function chartsSection(s: RunSeries): string {
   return `<h2>Curves</h2><div class="grid">${charts.map((c) => `<div class="card">${c}</div>`).join('')}</div>`;
 }
 
+/** The evaluation with the highest mIoU (NaN never wins), or null. */
+function bestEval(evals: readonly EvalPoint[]): EvalPoint | null {
+  return evals.reduce<EvalPoint | null>((a, b) => (Number.isFinite(b.miou) && (a === null || b.miou > a.miou) ? b : a), null);
+}
+
 function iouTable(evals: readonly EvalPoint[]): string {
   if (evals.length === 0) return '<h2>Per-class IoU</h2><p class="muted">No evaluation recorded yet.</p>';
   const last = evals[evals.length - 1];
-  const best = evals.reduce((a, b) => (b.miou > a.miou ? b : a));
+  const best = bestEval(evals) ?? last;
   const rows = last.classes.map((c, i) => {
     const v = last.iou[i];
     const width = v === null ? 0 : Math.max(0, Math.min(100, v)) * 1.6;
@@ -98,13 +103,14 @@ function rankTable(s: RunSeries): string {
 
 function summary(m: ReportModel): string {
   const s = m.series;
-  const best = s.evals.length ? s.evals.reduce((a, b) => (b.miou > a.miou ? b : a)) : null;
+  const best = bestEval(s.evals);
   const worlds = [...s.worlds].sort((a, b) => a[0] - b[0]).map(([w, c]) => `${w} (${c} steps)`).join(', ') || '–';
   const rows: Array<[string, string]> = [
     ['last iteration', s.lastStep === null ? '–' : String(s.lastStep)],
     ['world sizes', worlds],
     ['best mIoU', best ? `${n(best.miou)} % at iteration ${best.step}` : '–'],
     ['evaluations', String(s.evals.length)],
+    ['skipped steps (non-finite gradient)', String(s.skippedSteps)],
     ['records', `${s.lines}${s.badLines.count ? ` (${s.badLines.count} unreadable)` : ''}`],
   ];
   return `<table class="kv"><tbody>${rows.map(([k, v]) => `<tr><td>${esc(k)}</td><td>${esc(v)}</td></tr>`).join('')}</tbody></table>`;

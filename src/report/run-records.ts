@@ -15,7 +15,7 @@ export type Point = readonly [x: number, y: number];
 
 export interface EvalPoint {
   step: number;
-  /** mIoU in percent. */
+  /** mIoU in percent (NaN when the evaluation saw no labelled pixel). */
   miou: number;
   /** Per class IoU in percent, null where the class never occurred (NaN). */
   iou: (number | null)[];
@@ -37,6 +37,8 @@ export interface RunSeries {
   evals: EvalPoint[];
   /** world size → number of global steps run at it. */
   worlds: Map<number, number>;
+  /** Global steps skipped for a non-finite gradient (`"skipped": true`). */
+  skippedSteps: number;
   lastStep: number | null;
   lines: number;
   badLines: { count: number; firstLine: number | null; firstError: string | null };
@@ -60,7 +62,7 @@ function toPercent(miou: number, iou: (number | null)[]): { miou: number; iou: (
 function emptySeries(): RunSeries {
   return {
     loss: new Map(), lr: [], imgsPerSec: [], phaseMs: new Map(), rankImgsPerSec: new Map(),
-    rankPhaseTotals: new Map(), evals: [], worlds: new Map(), lastStep: null, lines: 0,
+    rankPhaseTotals: new Map(), evals: [], worlds: new Map(), skippedSteps: 0, lastStep: null, lines: 0,
     badLines: { count: 0, firstLine: null, firstError: null },
   };
 }
@@ -69,10 +71,10 @@ function addRecord(s: RunSeries, r: Record<string, unknown>): string | null {
   if (!isNum(r.step)) return "no numeric 'step'";
   const step = r.step;
   if (r.type === 'eval') {
-    if (!isNum(r.miou) || !Array.isArray(r.iou)) return "eval record needs numeric 'miou' and an 'iou' array";
+    if (!(isNum(r.miou) || r.miou === null) || !Array.isArray(r.iou)) return "eval record needs 'miou' (number or null) and an 'iou' array";
     const iou = r.iou.map((v) => (isNum(v) ? v : null));
     const classes = Array.isArray(r.classes) ? r.classes.map(String) : iou.map((_, i) => `class ${i}`);
-    s.evals.push({ step, ...toPercent(r.miou, iou), classes });
+    s.evals.push({ step, ...toPercent(r.miou ?? NaN, iou), classes });
     return null;
   }
   if (r.type !== 'step') return `unknown record type ${JSON.stringify(r.type)}`;
@@ -92,6 +94,7 @@ function addRecord(s: RunSeries, r: Record<string, unknown>): string | null {
   if (isNum(r.imgsPerSec)) s.imgsPerSec.push([step, r.imgsPerSec]);
   for (const [p, v] of Object.entries(ms)) if (isNum(v)) push(s.phaseMs, p, [step, v]);
   if (isNum(r.world)) s.worlds.set(r.world, (s.worlds.get(r.world) ?? 0) + 1);
+  if (r.skipped === true) s.skippedSteps++;
   s.lastStep = Math.max(s.lastStep ?? step, step);
   return null;
 }

@@ -33,6 +33,19 @@ function invocations(): Invocation[] {
   return out;
 }
 
+/** Options yargs marks [required] in a command's help (the marker may sit on a wrapped line). */
+function requiredFlags(help: string): string[] {
+  const out: string[] = [];
+  let current: string | null = null;
+  for (const line of help.split('\n')) {
+    const m = /^\s+(?:-\w, )?(--[\w-]+)/.exec(line);
+    if (m) current = m[1];
+    else if (!/^\s{6,}/.test(line)) current = null;
+    if (current && line.includes('[required]')) out.push(current);
+  }
+  return [...new Set(out)];
+}
+
 test('every container command in deploy/ is a valid pipa invocation', () => {
   const all = invocations();
   assert.ok(all.length >= 8, `found ${all.length} container commands`);
@@ -55,6 +68,10 @@ test('every container command in deploy/ is a valid pipa invocation', () => {
     // Flags the integrator adds (e.g. --tls-dir, --token-file, --health-port): listed when absent.
     const missing = flags.filter((f) => !new RegExp(`(^|[\\s,])${f}(?![\\w-])`, 'm').test(help.text));
     if (missing.length) problems.push(`${inv.where}: pipa ${cmd} has no ${missing.join(', ')}`);
+    // Required options must be given. The k8s workers rely on RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT
+    // instead of --coordinator (src/common/torch-env.ts): the CLI must not demand it when those are set.
+    const absent = requiredFlags(help.text).filter((f) => !flags.includes(f));
+    if (absent.length) problems.push(`${inv.where}: pipa ${cmd} requires ${absent.join(', ')}, which the manifest does not pass`);
   }
   const unique = [...new Set(problems.map((p) => p.replace(/^\S+ \S+ \S+: |^compose \S+: /, '')))];
   assert.deepEqual(unique, [], `deploy/ uses commands or flags the CLI does not have:\n  ${problems.join('\n  ')}`);
@@ -65,6 +82,7 @@ test('the check itself rejects an unknown flag (control)', () => {
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /--config/);
   assert.doesNotMatch(r.stdout, /--tls-dirx/);
+  assert.deepEqual(requiredFlags(r.stdout), ['--config'], 'required options are read from the help');
   const bad = spawnSync(process.execPath, ['bin/pipa.js', 'no-such-command', '--help'], { encoding: 'utf8', timeout: 60_000 });
   assert.ok(bad.status !== 0 || !/pipa no-such-command\b/.test(bad.stdout + bad.stderr), 'an unknown command is detected');
 });

@@ -105,6 +105,7 @@ for (const [overlay, workers] of OVERLAYS) {
     assert.equal((coordSvc.spec.ports as Obj[]).find((p) => p.name === 'grpc')?.port, grpcPort);
     assert.equal(w.env.find((e: Obj) => e.name === 'RANK').valueFrom.fieldRef.fieldPath,
       "metadata.annotations['batch.kubernetes.io/job-completion-index']");
+    assert.equal(flagValue(wArgs, '--host'), '<status.podIP>', 'workers advertise their pod IP to the ring');
     const peerPort = Number(flagValue(wArgs, '--peer-port'));
     assert.equal(port(w, 'peer'), peerPort);
     assert.equal((peers.spec.ports as Obj[])[0].port, peerPort);
@@ -246,8 +247,10 @@ test('compose: one coordinator and one worker per GPU, consistent with the Kuber
     const args = (s.command as unknown[]).map(String);
     assert.equal(s.image, IMAGE.gpu, name);
     assert.equal(flagValue(args, '--coordinator'), `coordinator:${flagValue(cArgs, '--port')}`, name);
-    const dropCoordinator = args.filter((_, i) => args[i] !== '--coordinator' && args[i - 1] !== '--coordinator');
-    assert.deepEqual(dropCoordinator, expandedArgs(k8s, kw), `${name}: same worker flags as Kubernetes (plus --coordinator)`);
+    // The same flags as Kubernetes, plus --coordinator (k8s uses the torchrun env) and its own --host.
+    assert.equal(flagValue(args, '--host'), name, `${name}: advertises its compose service name to the ring`);
+    const drop = (a: string[], flags: string[]) => a.filter((_, i) => !flags.includes(a[i]) && !flags.includes(a[i - 1]));
+    assert.deepEqual(drop(args, ['--coordinator', '--host']), drop(expandedArgs(k8s, kw), ['--host']), `${name}: same worker flags as Kubernetes`);
     const dev = s.deploy.resources.reservations.devices;
     assert.equal(dev.length, 1);
     assert.deepEqual(dev[0].capabilities, ['gpu']);

@@ -145,6 +145,9 @@ export function envValue(objects: readonly K8sObject[], container: Obj, name: st
   if (e.value !== undefined) return String(e.value);
   const ref = e.valueFrom?.configMapKeyRef;
   if (ref) return find(objects, 'ConfigMap', ref.name).data?.[ref.key];
+  // Known only at run time (e.g. status.podIP): a stand-in that still reads as a value.
+  const field = e.valueFrom?.fieldRef?.fieldPath;
+  if (field) return `<${field}>`;
   return undefined;
 }
 

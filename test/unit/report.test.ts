@@ -31,20 +31,24 @@ test('metrics.jsonl: global vs per-rank steps, evals as percent, bad lines count
     '{"type":"eval","step":1,"miou":0.5,"iou":[0.25,null,0.75],"classes":["x","y","z"]}',
     '{"type":"eval","step":2,"miou":55,"iou":[50,60]}',
     '{"type":"weird","step":3}',
+    '{"type":"eval","step":4,"miou":null,"iou":[null,null]}',
+    '{"type":"step","step":5,"world":2,"loss":{},"lr":1e-5,"ms":{},"skipped":true}',
     '[1,2]',
   ].join('\n');
   const s = parseRunRecords(Buffer.from(text));
   assert.deepEqual(s.loss.get('a'), [[0, 1]]);
   assert.equal(s.loss.has('b'), false);
-  assert.deepEqual(s.lr, [[0, 1e-5]]);
+  assert.deepEqual(s.lr, [[0, 1e-5], [5, 1e-5]]);
   assert.deepEqual(s.phaseMs.get('comm'), [[0, 2]]);
   assert.deepEqual(s.rankImgsPerSec.get(1), [[0, 1.5]]);
   assert.deepEqual(s.rankPhaseTotals.get(1), { n: 1, ms: { total: 12, comm: 3 } });
-  assert.equal(s.worlds.get(2), 1);
-  assert.equal(s.lastStep, 0, 'per-rank and eval records do not move the last iteration');
+  assert.equal(s.worlds.get(2), 2);
+  assert.equal(s.lastStep, 5, 'per-rank and eval records do not move the last iteration');
+  assert.equal(s.skippedSteps, 1);
+  assert.ok(Number.isNaN(s.evals[2].miou), 'an eval without labelled pixels keeps its place');
   assert.deepEqual(s.evals[0], { step: 1, miou: 50, iou: [25, null, 75], classes: ['x', 'y', 'z'] });
   assert.deepEqual(s.evals[1], { step: 2, miou: 55, iou: [50, 60], classes: ['class 0', 'class 1'] });
-  assert.equal(s.lines, 7);
+  assert.equal(s.lines, 9);
   assert.equal(s.badLines.count, 3);
   assert.equal(s.badLines.firstLine, 3);
   assert.match(s.badLines.firstError ?? '', /not JSON/);
