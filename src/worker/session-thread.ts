@@ -8,6 +8,8 @@ import { startModuleThread } from './thread-module.js';
 export class SessionThread {
   private readonly inbox: FromSessionThread[] = [];
   private waiters: Array<() => void> = [];
+  /** Called as soon as a Stop (or the end of the session) arrives, even while the main thread awaits a collective. */
+  onStop: ((reason: string) => void) | null = null;
 
   private constructor(private readonly worker: Worker) {
     worker.on('message', (m: FromSessionThread) => this.push(m));
@@ -20,6 +22,8 @@ export class SessionThread {
   }
 
   private push(m: FromSessionThread): void {
+    if (m.type === 'closed') this.onStop?.(`the coordinator session closed: ${m.error ?? 'ended'}`);
+    else if (m.msg.kind === 'stop' && m.msg.stop.error) this.onStop?.(`coordinator stopped the run: ${m.msg.stop.reason}`);
     this.inbox.push(m);
     for (const w of this.waiters.splice(0)) w();
   }

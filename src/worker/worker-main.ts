@@ -72,6 +72,9 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerOutcome> {
     if (first.type === 'closed') return { ok: false, reason: `coordinator closed the session before the run started: ${first.error ?? 'ended'}` };
     if (first.msg.kind === 'stop') return stopOutcome(first.msg.stop);
     const gen = first.msg.start;
+    // A Stop must not wait for a ring deadline: fail the collective in flight right away.
+    const activeRing = ring;
+    session.onStop = (reason) => void activeRing.abort(reason).catch(() => {});
     const glog = log.child({ rank: gen.rank, generation: gen.generation });
     await ring.configure({ rank: gen.rank, worldSize: gen.world, generation: gen.generation, peers: gen.peers });
     if (gen.state_from === 'coordinator') {

@@ -186,4 +186,29 @@ describe('distributed engine over processes', { timeout: 600_000 }, () => {
       await run.done;
     }
   });
+
+  test('a worker that goes silent (SIGSTOP) is detected by heartbeat timeout: the run stops with an error naming it, the other worker exits', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pipa-engine-silent-'));
+    scratch.push(dir);
+    const run = await startRun(2, tinyRunOverrides(dataDir, 50, ['distributed.heartbeatMs=300', 'distributed.failureTimeoutMs=3000']), dir);
+    const logs: string[] = [];
+    const children = [spawnWorker(run.address, logs), spawnWorker(run.address, logs)];
+    try {
+      while (run.coordinator.phase === 'waiting') await new Promise((r) => setTimeout(r, 100));
+      const victim = children[1];
+      victim.kill('SIGSTOP');
+      const t0 = Date.now();
+      const outcome = await run.done;
+      const detectedMs = Date.now() - t0;
+      assert.equal(outcome.ok, false);
+      const reason = (outcome as { reason: string }).reason;
+      console.log(`  detected after ${detectedMs} ms: ${reason}`);
+      assert.match(reason, /no heartbeat for more than 3000 ms/);
+      assert.ok(reason.includes(`pid ${victim.pid}`), reason);
+      const code = await Promise.race([exited(children[0]), new Promise((r) => setTimeout(() => r('still running'), 30_000))]);
+      assert.equal(code, 1, `the surviving worker exits with an error after the Stop\n${logs.join('')}`);
+    } finally {
+      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    }
+  });
 });
