@@ -159,6 +159,7 @@ cases.push(
   { kernel: 'SplitV', label: 'channels', inputs: { x: { shape: [2, 4, 3, 8] } }, attrs: { numOrSizeSplits: [3, 5], axis: 3 } },
   { kernel: 'SplitV', label: 'rows, -1 size', inputs: { x: { shape: [2, 4, 3, 8] } }, attrs: { numOrSizeSplits: [1, -1], axis: 1 } },
 );
+cases.push({ kernel: 'Identity', label: 'float32', inputs: { x: { shape: [3, 5] } }, attrs: {} }, { kernel: 'Identity', label: 'int32', inputs: { x: { shape: [4], dtype: 'int32', values: [1, -2, 3, 7] } }, attrs: {} });
 for (const kernel of ['Sum', 'Mean']) {
   cases.push(
     { kernel, label: 'BN axes [0,1,2]', inputs: { x: { shape: [2, 4, 3, 8] } }, attrs: { axis: [0, 1, 2], keepDims: false }, atol: 1e-5 },
@@ -166,6 +167,21 @@ for (const kernel of ['Sum', 'Mean']) {
     { kernel, label: 'innermost axis (original kernel)', inputs: { x: { shape: [2, 4, 3, 8] } }, attrs: { axis: [3], keepDims: false }, atol: 1e-5 },
   );
 }
+
+test('wasm Identity shares memory safely: the clone outlives its disposed source', async (t) => {
+  if (wasmMissing) {
+    t.skip(`wasm backend cannot load here: ${wasmMissing}`);
+    return;
+  }
+  await tf.setBackend('wasm');
+  await withLeakCheck(() => {
+    const x = tf.tensor([1, 2, 3]);
+    const y = tf.engine().runKernel('Identity', { x }) as tf.Tensor;
+    x.dispose();
+    assert.deepEqual([...y.dataSync()], [1, 2, 3]);
+    y.dispose();
+  });
+});
 
 for (const c of cases) {
   test(`wasm ${c.kernel} equals ${c.reference ? 'a float64 reference' : 'cpu'}: ${c.label}`, async (t) => {

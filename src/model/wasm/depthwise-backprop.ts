@@ -4,7 +4,7 @@
 //
 // Filter: dW[i, j, c, m] = Σ_{b,oh,ow} xpad[b, oh·s + i·d, ow·s + j·d, c] · dy[b, oh, ow, c, m]
 //   — per tap a strided window of the padded input times dy, summed over b, oh, ow
-//   (as ones·P, a GEMV: wasm's Sum over leading axes transposes first and is slow).
+//   (a leading-axis Sum: fast once fast-reduce.ts replaced wasm's transpose-first Sum).
 // Input: dx is the "full" correlation of dy with the spatially flipped filter: insert
 //   s−1 zeros between dy's rows/cols (s > 1), pad by d·(k−1) − pad, then an ordinary
 //   stride-1 depthwise conv with dilation d (wasm's own XNNPACK kernel) — and for M > 1
@@ -68,7 +68,7 @@ function depthwiseBackpropFilter(args: Args): tf.TensorInfo {
         const win5 = s.reshape(win, [b, oh, ow, c, 1]);
         const prod = s.run('Multiply', { a: win5, b: dy5 }); // [B, OH, OW, C, M]
         const prod2 = s.reshape(prod, [b * oh * ow, c * m]);
-        taps.push(s.columnSums(prod2)); // [1, C·M]
+        taps.push(s.run('Sum', { x: prod2 }, { axis: [0], keepDims: true })); // [1, C·M]
         s.free(win, win5, prod, prod2);
       }
     }

@@ -3,7 +3,8 @@
 //   depthwise gradients, UnsortedSegmentSum = gather's gradient);
 // - replaces slow wasm kernels by compositions of fast ones: BatchMatMul (autograd's
 //   transposed/batched products kept on XNNPACK's fast path), Conv2DBackpropInput (as a
-//   forward conv), Slice/SplitV (no whole-input copy), Sum/Mean over leading axes (GEMV).
+//   forward conv), Slice/SplitV (no whole-input copy), Sum/Mean over leading axes (column sums),
+//   Identity (shared memory instead of a copy).
 // Call it after the wasm backend is active (selectBackend does); calling again is a no-op.
 import * as tf from '@tensorflow/tfjs';
 import { conv2dBackpropFilterWasm } from './conv2d-backprop-filter.js';
@@ -12,6 +13,7 @@ import { depthwiseBackpropFilterWasm, depthwiseBackpropInputWasm } from './depth
 import { fastBatchMatMulWasm } from './fast-batch-matmul.js';
 import { fastMeanWasm, fastSumWasm } from './fast-reduce.js';
 import { fastSliceWasm, fastSplitVWasm } from './fast-slice.js';
+import { sharedIdentityWasm } from './shared-identity.js';
 import { unsortedSegmentSumWasm } from './unsorted-segment-sum.js';
 
 /** The speed-only replacements; each can be switched off to measure what it buys. */
@@ -22,8 +24,10 @@ export interface WasmTrainingKernelOptions {
   fastConvInputGrad?: boolean;
   /** Slice and SplitV through a heap view (default true). */
   fastSlice?: boolean;
-  /** Sum/Mean over leading axes as a GEMV (default true). */
+  /** Sum/Mean over leading axes as column sums (default true). */
   fastReduce?: boolean;
+  /** Identity (the tape's saved-tensor clone) shares memory instead of copying (default true). */
+  sharedIdentity?: boolean;
 }
 
 export interface WasmTrainingKernelReport {
@@ -49,6 +53,7 @@ const REPLACEMENTS: ReadonlyArray<{ option: keyof WasmTrainingKernelOptions; bui
   { option: 'fastSlice', build: fastSplitVWasm },
   { option: 'fastReduce', build: fastSumWasm },
   { option: 'fastReduce', build: fastMeanWasm },
+  { option: 'sharedIdentity', build: sharedIdentityWasm },
 ];
 
 const replacedOnce = new Set<string>();

@@ -89,12 +89,6 @@ export class WasmScratch {
     return this.run('Slice', { x: grid }, { begin: [0, 0, 0, 0], size: [b, (h - 1) * sh + 1, (w - 1) * sw + 1, c] });
   }
 
-  /** Column sums of a [N, C] matrix as a GEMV (ones[1,N]·x): Sum over a leading axis would transpose first. */
-  columnSums(x: tf.TensorInfo): tf.TensorInfo {
-    const ones = this.run('Fill', {}, { shape: [1, x.shape[0]], value: 1, dtype: 'float32' });
-    return this.matMul2d(ones, x);
-  }
-
   /** Frees intermediates early (keeps peak memory down in loops). */
   free(...infos: tf.TensorInfo[]): void {
     for (const info of infos) {
