@@ -19,6 +19,7 @@ import { disposeUdaBatch, microBatchesOf } from './batch-tensors.js';
 import { CoordinatorClient } from './coordinator-client.js';
 import { trainDataOptionsOf, valPipelineOf } from './data-options.js';
 import { evaluateSamples } from './evaluate.js';
+import { loadStudentWeights } from './load-weights.js';
 import { segmentorConfigOf, trainerOptionsOf } from './model-options.js';
 import { SessionThread } from './session-thread.js';
 import { encodeTrainState, loadTrainState } from './train-state.js';
@@ -57,10 +58,17 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerOutcome> {
     await client.waitReady(o.connectTimeoutMs ?? 60_000);
     const rc = await client.runConfig();
     const { config: c, hash } = validateConfig(parseYaml(rc.config_yaml), `the config of coordinator ${o.coordinator}`);
-    if (c.model.pretrained) throw new ConfigError(`model.pretrained (${c.model.pretrained}) is not loaded by the distributed engine yet; set it to null`);
     const backend = await selectBackend(o.backend);
     o.log.info({ backend: backend.active, provider: backend.provider, runDir: rc.run_dir }, 'backend');
     trainer = new UdaTrainer(new UdaModel(segmentorConfigOf(c), c.seed), trainerOptionsOf(c));
+    if (c.model.pretrained) {
+      // The student starts from the ImageNet weights (the teacher copies it at step 0); the frozen
+      // feature-distance model holds them for the whole run and is not part of the committed state.
+      for (const store of [trainer.model.student, trainer.model.imnet]) {
+        const r = loadStudentWeights(store, c.model.pretrained);
+        o.log.info({ path: c.model.pretrained, kind: r.kind, loaded: r.loaded.length, missing: r.missing.length }, 'pretrained weights');
+      }
+    }
     ring = await RingThread.start({ host: o.host, port: o.peerPort });
     const joined = await client.join({
       host: hostname(), pid: process.pid, peer_address: ring.address, backend: backend.active, config_hash: hash, layout_hash: trainer.model.layoutHash(),
