@@ -50,7 +50,10 @@ tr.slow td{background:#fff4e5}.kv td:first-child{text-align:left;color:#667085}
 const n = (v: number | null | undefined, digits = 2): string => (v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits));
 
 function chartsSection(s: RunSeries): string {
-  const lossSeries: ChartSeries[] = [...s.loss].map(([name, points]) => ({ name, points }));
+  // The loss dict also carries mmseg's pixel accuracies (`*.acc_seg`, percent): their own chart.
+  const isAcc = (term: string) => /(^|\.)acc(_|$)/.test(term);
+  const lossSeries: ChartSeries[] = [...s.loss].filter(([t]) => !isAcc(t)).map(([name, points]) => ({ name, points }));
+  const accSeries: ChartSeries[] = [...s.loss].filter(([t]) => isAcc(t)).map(([name, points]) => ({ name, points }));
   const phaseSeries: ChartSeries[] = [...s.phaseMs].map(([name, points]) => ({ name, points }));
   const rankSeries: ChartSeries[] = [...s.rankImgsPerSec].sort((a, b) => a[0] - b[0]).map(([r, points]) => ({ name: `rank ${r}`, points }));
   const throughput = s.imgsPerSec.length ? [{ name: 'global', points: s.imgsPerSec }, ...rankSeries] : rankSeries;
@@ -62,6 +65,9 @@ function chartsSection(s: RunSeries): string {
     lineChart(throughput, { title: 'Throughput', xLabel: 'iteration', yLabel: 'images / s', logY: false }),
     lineChart(phaseSeries, { title: 'Step time by phase', xLabel: 'iteration', yLabel: 'ms' }),
   ];
+  if (accSeries.length) {
+    charts.splice(1, 0, lineChart(accSeries, { title: 'Pixel accuracy on training batches', xLabel: 'iteration', yLabel: 'accuracy (%)', logY: false }));
+  }
   return `<h2>Curves</h2><div class="grid">${charts.map((c) => `<div class="card">${c}</div>`).join('')}</div>`;
 }
 

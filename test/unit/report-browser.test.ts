@@ -44,7 +44,7 @@ test('report.html renders in headless chromium without errors', { skip }, async 
     const problems = dom.stderr.split('\n').filter((l) => /CONSOLE|Refused to|Uncaught|Content.Security.Policy/i.test(l));
     assert.deepEqual(problems, [], 'console errors or blocked loads while rendering');
     const check = /data-check="([^"]*)"/.exec(dom.stdout)?.[1];
-    assert.equal(check, 'images=9 decoded=9 svgs=5', 'the load check ran: every sample image decoded, every chart present');
+    assert.equal(check, 'images=9 decoded=9 svgs=6', 'the load check ran: every sample image decoded, every chart present');
 
     const shot = join(dir, 'report.png');
     const s = chromium(join(dir, 'profile-shot'), ['--hide-scrollbars', '--window-size=1400,2600', `--screenshot=${shot}`, url]);

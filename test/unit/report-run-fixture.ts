@@ -20,6 +20,7 @@ export const lossAt = (s: number) => ({
   'mix.decode.loss_seg': 0.9 * Math.exp(-s / 200) + 0.1,
   'pixel_contrast': 0.05 + 0.01 * Math.cos(s / 7),
   'imnet_feat_dist': 0.004 + 0.002 * Math.exp(-s / 50),
+  'decode.acc_seg': 60 + 30 * (1 - Math.exp(-s / 100)),
 });
 
 /** IoU fractions of eval e for class c; class 16 (train) never appears (null, as NaN is written). */

@@ -114,7 +114,9 @@ test('report.html is self-contained and shows what the run recorded', withDir((d
   assert.doesNotMatch(html, /@import|url\(/);
   // Title from config.yaml, five charts, the last two sample rows, the corrupt line reported.
   assert.match(html, /<h1>fixture_gta2cs<\/h1>/);
-  assert.equal((html.match(/<svg [^>]*class="chart"/g) ?? []).length, 5);
+  assert.equal((html.match(/<svg [^>]*class="chart"/g) ?? []).length, 6, 'loss, accuracy, lr, mIoU, throughput, phases');
+  assert.match(html, /aria-label="Pixel accuracy on training batches".*decode\.acc_seg/);
+  assert.doesNotMatch(html.split('aria-label="Pixel accuracy')[0], /decode\.acc_seg/, 'accuracies are not drawn as losses');
   assert.equal((html.match(/<img src="data:image\/png;base64,/g) ?? []).length, 6);
   assert.ok(html.includes(run.sampleNames[1]) && html.includes(run.sampleNames[2]) && !html.includes(run.sampleNames[0]));
   const corruptLine = run.steps * (1 + run.ranks) + run.evals.length + 1;
