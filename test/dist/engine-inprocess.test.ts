@@ -3,7 +3,9 @@
 // (a worker that starts from the committed state continues exactly as the committer would).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { useTestBackend } from '../helpers/backend.js';
 import { withLeakCheck } from '../helpers/golden.js';
@@ -12,6 +14,8 @@ import { loadConfig } from '../../src/config/load.js';
 import type { PipaConfig } from '../../src/config/schema.js';
 import { ConfusionMatrix } from '../../src/common/confusion-matrix.js';
 import { EvalAggregator } from '../../src/coordinator/eval-aggregator.js';
+import { ensureSyntheticData } from '../../src/coordinator/synthetic-data.js';
+import { silentLogger } from '../../src/common/logger.js';
 import { openValData, valSamples, valShard } from '../../src/data/index.js';
 import { drawStep } from '../../src/model/uda/step-draws.js';
 import { UdaModel } from '../../src/model/uda/uda-model.js';
@@ -99,5 +103,22 @@ test('train state: encode → load into a fresh trainer gives identical stores, 
       t.dispose();
       t.model.dispose();
     }
+  }
+});
+
+test('synthetic data is generated and prepared on first use, then found', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'pipa-engine-first-use-'));
+  try {
+    const c = loadConfig(ENGINE_CONFIG, [
+      `data.source.root=${join(out, 'gta')}`, `data.target.root=${join(out, 'cityscapes')}`, `data.val.root=${join(out, 'cityscapes')}`,
+      'data.synthetic.n=3', 'data.synthetic.nVal=1', 'data.synthetic.size=[32, 64]',
+    ]).config as PipaConfig;
+    assert.equal(await ensureSyntheticData(c, silentLogger(), 1), 'generated');
+    for (const root of [c.data.source.root, c.data.target.root]) assert.ok(existsSync(join(root, 'sample_class_stats.json')), root);
+    assert.equal(await ensureSyntheticData(c, silentLogger(), 1), 'present');
+    const bad = loadConfig(ENGINE_CONFIG, [`data.source.root=${join(out, 'elsewhere')}`]).config as PipaConfig;
+    await assert.rejects(ensureSyntheticData(bad, silentLogger(), 1), /OUT\/gta/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
   }
 });
