@@ -15,6 +15,10 @@ export function buildCli(argv: string[]): Argv {
     .middleware((argv) => {
       argv.tty = Boolean(process.stderr.isTTY);
     })
+    // The environment reaches commands as a plain record (e.g. the worker's torchrun variables).
+    .middleware((argv) => {
+      argv.env = process.env;
+    })
     .demandCommand(1, 'name a command; see pipa --help')
     .strict()
     .help()
@@ -26,7 +30,7 @@ export function buildCli(argv: string[]): Argv {
 /** Errors caused by the user's input: one line, exit code 2. */
 const INPUT_ERRORS = new Set([
   'ConfigError', 'CheckpointError', 'DataLayoutError', 'DataError', 'BatchError', 'MembershipError', 'BackendUnavailableError', 'SegmentorConfigError',
-  'DataConfigError', 'DataNotPreparedError', 'ShardingError', 'SynthStyleError',
+  'DataConfigError', 'DataNotPreparedError', 'ShardingError', 'SynthStyleError', 'TorchEnvError',
 ]);
 
 async function main(): Promise<void> {
