@@ -24,11 +24,14 @@ export const CONTROL_MAX_MESSAGE_BYTES = 64 << 20;
 /** Bytes per StateChunk of PutState / GetState. */
 export const STATE_CHUNK_BYTES = 4 << 20;
 
+/**
+ * No HTTP/2 keepalive pings: a worker's main thread is blocked by TF.js kernels for seconds
+ * at a time and cannot answer them, so a pinging server would drop its connection mid-run.
+ * Liveness is the heartbeat that the session thread sends instead.
+ */
 export const controlChannelOptions: grpc.ChannelOptions = {
   'grpc.max_receive_message_length': CONTROL_MAX_MESSAGE_BYTES,
   'grpc.max_send_message_length': CONTROL_MAX_MESSAGE_BYTES,
-  'grpc.keepalive_time_ms': 10_000,
-  'grpc.keepalive_permit_without_calls': 1,
 };
 
 export interface JoinRequest {

@@ -53,7 +53,19 @@ export class CoordinatorClient {
     return this.unary('Status', {}, timeoutMs);
   }
 
-  putState(data: Buffer, step: number, generation: number, final: boolean, timeoutMs = 120_000): Promise<{ step: number; bytes: number; saved_to_disk: boolean }> {
+  /** Commits the state; retried on UNAVAILABLE (a commit of the same step is idempotent). */
+  async putState(data: Buffer, step: number, generation: number, final: boolean, timeoutMs = 120_000): Promise<{ step: number; bytes: number; saved_to_disk: boolean }> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.putStateOnce(data, step, generation, final, timeoutMs);
+      } catch (e) {
+        if (!(e instanceof CoordinatorCallError) || e.code !== grpc.status.UNAVAILABLE || attempt >= 3) throw e;
+        await new Promise((r) => setTimeout(r, 500 * attempt));
+      }
+    }
+  }
+
+  private putStateOnce(data: Buffer, step: number, generation: number, final: boolean, timeoutMs: number): Promise<{ step: number; bytes: number; saved_to_disk: boolean }> {
     return new Promise((resolve, reject) => {
       const call = (this.client as unknown as { PutState: (o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: unknown) => void) => grpc.ClientWritableStream<StateChunkMsg> }).PutState(
         { deadline: deadlineIn(timeoutMs) },
