@@ -4,6 +4,7 @@
 // and `pipa local` (which also launches the workers).
 import type { Logger } from 'pino';
 import { formatIouTable } from '../common/iou-table.js';
+import { PipaMetrics, startMetricsServer, type MetricsServer } from '../common/metrics.js';
 import { Progress } from '../common/progress.js';
 import { configToYaml, loadConfig } from '../config/load.js';
 import { CLASS_NAMES } from '../data/index.js';
@@ -18,6 +19,8 @@ export interface CoordinatorRunOptions {
   host: string;
   port: number;
   workDir?: string;
+  /** Serve Prometheus metrics (GET /metrics) on this port of `host`; 0 = any free port. */
+  metricsPort?: number;
   logLevel: string;
   pretty: boolean;
   tty: boolean;
@@ -30,6 +33,8 @@ export interface CoordinatorRun {
   runDir: RunDir;
   log: Logger;
   address: string;
+  /** The /metrics URL when metricsPort was given. */
+  metricsUrl: string | null;
   /** Resolves when the run finished or failed; the server is closed by then. */
   done: Promise<RunOutcome>;
 }
@@ -42,6 +47,7 @@ export async function startCoordinatorRun(o: CoordinatorRunOptions): Promise<Coo
   await ensureSyntheticData(config, log);
   const classNames = CLASS_NAMES.slice(0, config.model.numClasses);
   let bar: Progress | null = null;
+  const metrics = o.metricsPort === undefined ? undefined : new PipaMetrics({ role: 'coordinator' });
   const coordinator = new Coordinator({
     config, configHash: hash, configYaml: configToYaml(config), runDir, workers: o.workers, log, host: o.host, port: o.port, classNames,
     onStep: (r) => {
@@ -52,8 +58,19 @@ export async function startCoordinatorRun(o: CoordinatorRunOptions): Promise<Coo
       }
     },
     onEval: (r) => log.info({ step: r.step, miou: r.metrics.mIoU, images: r.images }, 'evaluation summed over ranks'),
+    metrics,
   });
   const address = await coordinator.listen();
+  let metricsServer: MetricsServer | null = null;
+  try {
+    if (metrics) {
+      metricsServer = await startMetricsServer(metrics.registry, o.metricsPort as number, o.host);
+      log.info({ url: metricsServer.url }, 'serving Prometheus metrics');
+    }
+  } catch (e) {
+    await coordinator.close();
+    throw e;
+  }
   log.info({ address, waitingFor: o.workers }, `coordinator listening; start workers with: pipa worker --coordinator ${address}`);
   const done = coordinator.outcome.then(async (outcome) => {
     bar?.finish();
@@ -63,7 +80,8 @@ export async function startCoordinatorRun(o: CoordinatorRunOptions): Promise<Coo
     // Give the workers a moment to read their Stop before the server goes away.
     await new Promise((r) => setTimeout(r, 200));
     await coordinator.close();
+    await metricsServer?.close();
     return outcome;
   });
-  return { coordinator, runDir, log, address, done };
+  return { coordinator, runDir, log, address, metricsUrl: metricsServer?.url ?? null, done };
 }

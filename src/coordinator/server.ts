@@ -8,6 +8,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { ConfusionMatrix } from '../common/confusion-matrix.js';
+import type { PipaMetrics } from '../common/metrics.js';
 import type { PipaConfig } from '../config/schema.js';
 import { CheckpointStore } from './checkpoint-store.js';
 import { EvalAggregator, type EvalResult } from './eval-aggregator.js';
@@ -32,6 +33,8 @@ export interface CoordinatorOptions {
   classNames: readonly string[];
   onStep?: (r: GlobalStepRecord) => void;
   onEval?: (r: EvalResult) => void;
+  /** Prometheus series fed from step reports, evaluations and membership (served by run.ts). */
+  metrics?: PipaMetrics;
 }
 
 export type RunPhase = 'waiting' | 'training' | 'finished' | 'failed';
@@ -148,6 +151,7 @@ export class Coordinator {
           this.membership.get(m.hello.worker_id);
           id = m.hello.worker_id;
           this.sessions.set(id, call);
+          this.o.metrics?.setWorkersAlive(this.sessions.size);
           this.membership.heartbeat(id);
           this.maybeStart();
           return;
@@ -162,6 +166,7 @@ export class Coordinator {
     const closed = (how: string) => {
       if (!id || this.sessions.get(id) !== call) return;
       this.sessions.delete(id);
+      this.o.metrics?.setWorkersAlive(this.sessions.size);
       const w = this.membership.get(id);
       if (this.phase === 'training' && w.state === 'training' && !this.done.has(id)) {
         this.fail(`worker ${id} (rank ${w.rank}, ${w.host} pid ${w.pid}) closed its session (${how}) before the run ended`);
@@ -186,8 +191,11 @@ export class Coordinator {
         if (m.step.generation !== this.membership.generation || w.rank === null) return; // stale generation
         this.membership.reportStep(w.id, m.step.step, m.step.ms.total ?? 0);
         const rec = this.steps.add(w.rank, this.membership.current!.members.length, m.step);
+        this.o.metrics?.observeStep({ step: m.step.step, rank: w.rank, ms: m.step.ms, imgsPerSec: m.step.images / Math.max(1e-9, (m.step.ms.total ?? 0) / 1000) });
         if (rec) {
           this.stepsDone = rec.step;
+          this.o.metrics?.observeStep(rec);
+          if (rec.skipped) this.o.metrics?.countSkippedSteps();
           this.o.onStep?.(rec);
         }
         return;
@@ -210,6 +218,7 @@ export class Coordinator {
     if (!this.membership.waiting().every((w) => this.sessions.has(w.id))) return;
     const plan = this.membership.formGeneration(this.stepsDone, false);
     this.phase = 'training';
+    this.o.metrics?.setGeneration(plan.generation);
     const stateFrom = this.committed ? 'coordinator' : 'init';
     this.o.log.info({ generation: plan.generation, world: plan.members.length, startStep: plan.startStep, endStep: this.endStep, stateFrom, peers: plan.peers }, 'generation started');
     plan.members.forEach((id, rank) => {
@@ -247,6 +256,7 @@ export class Coordinator {
     if (result) {
       this.metrics.eval(result, this.o.classNames);
       this.o.log.info({ step: result.step, miou: result.metrics.mIoU, images: result.images }, 'evaluation');
+      this.o.metrics?.observeEval({ step: result.step, miou: result.metrics.mIoUPercent });
       this.o.onEval?.(result);
     }
     return { complete: result !== null };
