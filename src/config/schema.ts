@@ -168,8 +168,8 @@ const data = z
     synthetic: z
       .object({
         enabled: z.boolean().default(false),
-        sourceStyle: z.string().default('gta'),
-        targetStyle: z.string().default('cityscapes'),
+        sourceStyle: z.string().default('game'),
+        targetStyle: z.string().default('city'),
         n: posInt.default(200),
         nVal: posInt.default(50),
         size: pair.default([256, 512]),
