@@ -30,7 +30,7 @@ export function buildCli(argv: string[]): Argv {
 /** Errors caused by the user's input: one line, exit code 2. */
 const INPUT_ERRORS = new Set([
   'ConfigError', 'CheckpointError', 'DataLayoutError', 'DataError', 'BatchError', 'MembershipError', 'BackendUnavailableError', 'SegmentorConfigError',
-  'DataConfigError', 'DataNotPreparedError', 'ShardingError', 'SynthStyleError', 'TorchEnvError', 'MetricsServerError',
+  'DataConfigError', 'DataNotPreparedError', 'ShardingError', 'SynthStyleError', 'TorchEnvError', 'MetricsServerError', 'HealthServerError',
 ]);
 
 async function main(): Promise<void> {

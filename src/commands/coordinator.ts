@@ -10,6 +10,7 @@ interface Args {
   workDir?: string;
   workers: number;
   metricsPort?: number;
+  healthPort?: number;
   logLevel: string;
   pretty?: boolean;
   tty: boolean;
@@ -24,10 +25,11 @@ export const coordinatorCommand: CommandModule<object, Args> = {
       .option('port', { type: 'number', default: 50051, describe: 'port to listen on (0 = any free port)' })
       .option('work-dir', { type: 'string', describe: 'run directory (default work_dirs/<name>-<time>); one holding checkpoints of the same config resumes' })
       .option('workers', { type: 'number', default: 1, describe: 'workers to wait for before training starts (must divide train.globalBatch)' })
+      .option('health-port', { type: 'number', describe: 'serve the standard grpc.health.v1 Health service (plain text, for Kubernetes grpc probes) on this port of --host' })
       .option('metrics-port', { type: 'number', describe: 'serve Prometheus metrics (GET /metrics) over HTTP on this port of --host' }) as any,
   handler: async (a) => {
     const run = await startCoordinatorRun({
-      configPath: a.config, overrides: a.set, workers: a.workers, host: a.host, port: a.port, workDir: a.workDir, metricsPort: a.metricsPort,
+      configPath: a.config, overrides: a.set, workers: a.workers, host: a.host, port: a.port, workDir: a.workDir, metricsPort: a.metricsPort, healthPort: a.healthPort,
       logLevel: a.logLevel, pretty: a.pretty ?? a.tty, tty: a.tty, out: process.stdout,
     });
     const stop = () => run.coordinator.fail('coordinator interrupted (SIGINT/SIGTERM)');

@@ -8,6 +8,7 @@ import { PipaMetrics, startMetricsServer, type MetricsServer } from '../common/m
 import { Progress } from '../common/progress.js';
 import { configToYaml, loadConfig } from '../config/load.js';
 import { CLASS_NAMES } from '../data/index.js';
+import { startHealthServer, type HealthServer } from './health-server.js';
 import { createRunDir, defaultWorkDir, runLogger, type RunDir } from './run-dir.js';
 import { Coordinator, type RunOutcome } from './server.js';
 import { ensureSyntheticData } from './synthetic-data.js';
@@ -21,6 +22,8 @@ export interface CoordinatorRunOptions {
   workDir?: string;
   /** Serve Prometheus metrics (GET /metrics) on this port of `host`; 0 = any free port. */
   metricsPort?: number;
+  /** Serve the grpc.health.v1 Health service (plain text) on this port of `host`, for Kubernetes probes. */
+  healthPort?: number;
   logLevel: string;
   pretty: boolean;
   tty: boolean;
@@ -35,6 +38,8 @@ export interface CoordinatorRun {
   address: string;
   /** The /metrics URL when metricsPort was given. */
   metricsUrl: string | null;
+  /** host:port of the Health service when healthPort was given. */
+  healthAddress: string | null;
   /** Resolves when the run finished or failed; the server is closed by then. */
   done: Promise<RunOutcome>;
 }
@@ -62,12 +67,18 @@ export async function startCoordinatorRun(o: CoordinatorRunOptions): Promise<Coo
   });
   const address = await coordinator.listen();
   let metricsServer: MetricsServer | null = null;
+  let healthServer: HealthServer | null = null;
   try {
+    if (o.healthPort !== undefined) {
+      healthServer = await startHealthServer(o.healthPort, o.host, ['pipa.v1.Coordinator'], () => (coordinator.phase === 'failed' ? 'NOT_SERVING' : 'SERVING'));
+      log.info({ address: healthServer.address }, 'serving grpc.health.v1 Health');
+    }
     if (metrics) {
       metricsServer = await startMetricsServer(metrics.registry, o.metricsPort as number, o.host);
       log.info({ url: metricsServer.url }, 'serving Prometheus metrics');
     }
   } catch (e) {
+    await healthServer?.close();
     await coordinator.close();
     throw e;
   }
@@ -81,7 +92,8 @@ export async function startCoordinatorRun(o: CoordinatorRunOptions): Promise<Coo
     await new Promise((r) => setTimeout(r, 200));
     await coordinator.close();
     await metricsServer?.close();
+    await healthServer?.close();
     return outcome;
   });
-  return { coordinator, runDir, log, address, metricsUrl: metricsServer?.url ?? null, done };
+  return { coordinator, runDir, log, address, metricsUrl: metricsServer?.url ?? null, healthAddress: healthServer?.address ?? null, done };
 }
