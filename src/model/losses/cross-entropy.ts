@@ -6,6 +6,7 @@
 // Label convention for the whole losses/uda folder: int32 [B,H,W] (no channel axis), 255 = ignore.
 // Logits are NHWC [B,H,W,C]. Everything here is differentiable w.r.t. the logits.
 import * as tf from '@tensorflow/tfjs';
+import type { CropBox } from '../hrda/crop-box.js';
 import { resizeBilinear } from '../layers/resize.js';
 
 export const IGNORE_INDEX = 255;
@@ -109,7 +110,7 @@ export function segLoss(logits: tf.Tensor4D, labels: tf.Tensor3D, weight?: tf.Te
 }
 
 /** A crop box (y1, y2, x1, x2) in label pixels, end-exclusive, as HRDA's get_crop_bbox returns it. */
-export type CropBox = readonly [number, number, number, number];
+export type { CropBox };
 
 /** HRDA `crop`: [B,H,W] (or [B,H,W,C]) → [B, y2−y1, x2−x1(, C)]. */
 export function cropMap<T extends tf.Tensor3D | tf.Tensor4D>(x: T, box: CropBox): T {
