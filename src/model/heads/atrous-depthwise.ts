@@ -6,6 +6,7 @@
 // large dilations (ASPP d = 18) that leaves only the centre tap.
 import * as tf from '@tensorflow/tfjs';
 import { depthwiseConv2d } from '../layers/conv.js';
+import { dilatedDepthwiseConv2d, nativeDilatedDepthwiseAvailable } from '../wasm/dilated-depthwise.js';
 
 export interface AtrousOptions {
   padding?: number;
@@ -28,6 +29,9 @@ export function atrousDepthwiseConv2d(x: tf.Tensor4D, w: tf.Tensor, o: AtrousOpt
   const outH = h + 2 * p - d * (k - 1);
   const outW = wd + 2 * p - d * (k - 1);
   if (outH <= 0 || outW <= 0) throw new Error(`atrousDepthwiseConv2d: ${h}×${wd} input is too small for k=${k}, d=${d}, p=${p}`);
+  // wasm: XNNPACK dilates natively and src/model/wasm supplies dilation-aware gradients —
+  // one conv instead of k·k shifted copies of the (1024-channel) ASPP input in both passes.
+  if (nativeDilatedDepthwiseAvailable()) return dilatedDepthwiseConv2d(x, w as tf.Tensor4D, p, d);
   return tf.tidy(() => {
     const xp = p > 0 ? tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]]) : x;
     let acc: tf.Tensor4D | null = null;
