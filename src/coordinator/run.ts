@@ -4,6 +4,7 @@
 // and `pipa local` (which also launches the workers).
 import type { Logger } from 'pino';
 import { formatIouTable } from '../common/iou-table.js';
+import { writeReport } from '../report/build-report.js';
 import { PipaMetrics, startMetricsServer, type MetricsServer } from '../common/metrics.js';
 import { Progress } from '../common/progress.js';
 import { configToYaml, loadConfig } from '../config/load.js';
@@ -88,6 +89,14 @@ export async function startCoordinatorRun(o: CoordinatorRunOptions): Promise<Coo
     const last = coordinator.evals.results.at(-1);
     if (last) o.out.write(`\nPer-class IoU on the target validation set (step ${last.step}, ${last.images} images, ${coordinator.membership.current?.members.length ?? '?'} ranks):\n${formatIouTable(last.metrics, classNames)}\n`);
     o.out.write(outcome.ok ? `run finished: ${outcome.steps} steps; run dir ${runDir.root}\n` : `run failed: ${outcome.reason}; run dir ${runDir.root}\n`);
+    // The self-contained report of the run (curves, IoU table, per-rank throughput); a failure
+    // to render it must not turn a finished run into a failed one.
+    try {
+      const report = writeReport(runDir.root);
+      o.out.write(`report: ${report.path}\n`);
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, 'could not write report.html');
+    }
     // Give the workers a moment to read their Stop before the server goes away.
     await new Promise((r) => setTimeout(r, 200));
     await coordinator.close();

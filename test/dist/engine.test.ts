@@ -133,6 +133,8 @@ describe('distributed engine over processes', { timeout: 600_000 }, () => {
     assert.equal(two.evals[0].step, STEPS);
     assert.equal(two.evals[0].iou.length, 19);
     assert.ok(existsSync(join(two.dir, 'config.yaml')));
+    assert.ok(existsSync(join(two.dir, 'report.html')), 'report.html written at the end of the run');
+    assert.match(readFileSync(join(two.dir, 'report.html'), 'utf8'), /<svg/);
     assert.match(two.out, /Per-class IoU/);
     assert.match(two.out, /mIoU \(19\)/);
     const st = two.status as { generation: number; step: number; workers: Array<{ rank: number; id: string; host: string; pid: number; state: string; lastStep: number; recentStepMs: number }> };
