@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { RING_PROCESS_ENV } from '../comm/index.js';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +19,8 @@ interface Args {
   logLevel: string;
   pretty?: boolean;
   tty: boolean;
+  /** The environment, set by cli.ts (the only reader of process.env). */
+  env: Record<string, string | undefined>;
 }
 
 const PIPA_BIN = fileURLToPath(new URL('../../bin/pipa.js', import.meta.url));
@@ -43,7 +46,8 @@ export const localCommand: CommandModule<object, Args> = {
       const child = spawn(
         process.execPath,
         [PIPA_BIN, 'worker', '--coordinator', run.address, '--backend', a.backend, '--data-workers', String(a.dataWorkers), '--log-level', a.logLevel, '--no-pretty'],
-        { stdio: ['ignore', fd, fd] },
+        // The ring's gRPC buffers need the tuned allocator, which only takes effect at process start.
+        { stdio: ['ignore', fd, fd], env: { ...a.env, ...RING_PROCESS_ENV } },
       );
       closeSync(fd);
       child.on('exit', (code, signal) => {
