@@ -46,7 +46,8 @@ const MISSING: readonly tf.KernelConfig[] = [
   unsortedSegmentSumWasm,
 ];
 
-const REPLACEMENTS: ReadonlyArray<{ option: keyof WasmTrainingKernelOptions; build: () => tf.KernelConfig }> = [
+/** The speed-up replacements by option (exported so the step bench can switch each on and off). */
+export const WASM_SPEEDUPS: ReadonlyArray<{ option: keyof WasmTrainingKernelOptions; build: () => tf.KernelConfig }> = [
   { option: 'fastMatMul', build: fastBatchMatMulWasm },
   { option: 'fastConvInputGrad', build: conv2dBackpropInputWasm },
   { option: 'fastSlice', build: fastSliceWasm },
@@ -68,7 +69,7 @@ export function registerWasmTrainingKernels(o: WasmTrainingKernelOptions = {}): 
       report.added.push(cfg.kernelName);
     }
   }
-  for (const r of REPLACEMENTS) {
+  for (const r of WASM_SPEEDUPS) {
     if (o[r.option] === false) continue;
     const cfg = r.build(); // captures the original kernel before it is unregistered
     if (replacedOnce.has(cfg.kernelName)) {
