@@ -9,7 +9,7 @@
 //
 // Flags: --steps N (5) --warmup N (2) --levers (also time what each wasm speed-up buys:
 // steps alternating without/with it in one process) --fetch-openblas (apt-get download libopenblas0-openmp into a scratch folder
-// when missing) --cpu (also time the pure-JS backend: ~1 min per step, so 1 step only)
+// when missing) --cpu (also time the pure-JS backend: ~90 s per step, so 1 step only)
 // --no-dp (skip 2 processes × wasm).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
@@ -229,7 +229,7 @@ async function main(): Promise<void> {
     record(`tfjs ${backend}`, await spawnWorker(backend, slow ? 0 : warmup, slow ? 1 : steps));
     progress(`tfjs ${backend}`);
   }
-  if (!flag('cpu')) skipped.push('tfjs cpu: pure-JS backend takes about a minute per step here; pass --cpu to time it (1 step)');
+  if (!flag('cpu')) skipped.push('tfjs cpu: pure-JS backend takes ~90 s per step here; pass --cpu to time it (1 step)');
   if (!flag('no-dp') && rows.some((r) => r.label === 'tfjs wasm')) {
     // The project trains data-parallel: two 1-thread wasm processes on the two cores.
     const pair = await Promise.all([0, 1].map(() => spawnWorker('wasm', 1, 3)));
