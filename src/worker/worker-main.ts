@@ -12,7 +12,6 @@ import type { PipaConfig } from '../config/schema.js';
 import { openTrainData, openValData, TrainLoader, valSamples, valShard } from '../data/index.js';
 import { selectBackend, type BackendName } from '../model/backend.js';
 import { drawStep } from '../model/uda/step-draws.js';
-import { UdaModel } from '../model/uda/uda-model.js';
 import { UdaTrainer } from '../model/uda/uda-trainer.js';
 import type { StartGenerationMsg } from '../coordinator/wire.js';
 import { disposeUdaBatch, microBatchesOf } from './batch-tensors.js';
@@ -20,7 +19,7 @@ import { CoordinatorClient } from './coordinator-client.js';
 import { trainDataOptionsOf, valPipelineOf } from './data-options.js';
 import { evaluateSamples } from './evaluate.js';
 import { loadStudentWeights } from './load-weights.js';
-import { segmentorConfigOf, trainerOptionsOf } from './model-options.js';
+import { buildUdaModel, trainerOptionsOf } from './model-options.js';
 import { SessionThread } from './session-thread.js';
 import { encodeTrainState, loadTrainState } from './train-state.js';
 
@@ -60,7 +59,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerOutcome> {
     const { config: c, hash } = validateConfig(parseYaml(rc.config_yaml), `the config of coordinator ${o.coordinator}`);
     const backend = await selectBackend(o.backend);
     o.log.info({ backend: backend.active, provider: backend.provider, runDir: rc.run_dir }, 'backend');
-    trainer = new UdaTrainer(new UdaModel(segmentorConfigOf(c), c.seed), trainerOptionsOf(c));
+    trainer = new UdaTrainer(buildUdaModel(c), trainerOptionsOf(c));
     if (c.model.pretrained) {
       // The student starts from the ImageNet weights (the teacher copies it at step 0); the frozen
       // feature-distance model holds them for the whole run and is not part of the committed state.

@@ -70,3 +70,15 @@ test('a trainer step with the patch loss on logs it and stays finite', async () 
   t.dispose();
   t.model.dispose();
 });
+
+test('a trainer with the patch loss on refuses a model built without patch heads', async () => {
+  await useTestBackend();
+  const c = tinyConfig(patchOverrides('intent'));
+  const { UdaModel } = await import('../../src/model/uda/uda-model.js');
+  const { segmentorConfigOf } = await import('../../src/worker/model-options.js');
+  const bare = new UdaModel(segmentorConfigOf(c), 0);
+  const opts = trainerOptionsOf(c);
+  assert.throws(() => new UdaTrainer(bare, opts), /no patch heads/);
+  opts.patch?.term.dispose?.();
+  bare.dispose();
+});

@@ -45,6 +45,9 @@ export class UdaTrainer {
     readonly model: UdaModel,
     readonly o: TrainerOptions,
   ) {
+    if (o.patch && !model.extras.has('project.0.weight')) {
+      throw new Error('the patch contrast is enabled but the model has no patch heads (project.*); build the model with them (worker/model-options buildUdaModel)');
+    }
     this.optimizer = new AdamW(model.trainable(), o.optimizer);
     this.layout = new FusionLayout(model.trainable(), model.student, model.teacher);
   }
