@@ -22,7 +22,7 @@ import { UdaModel } from '../../src/model/uda/uda-model.js';
 import { UdaTrainer } from '../../src/model/uda/uda-trainer.js';
 import { evaluateSamples } from '../../src/worker/evaluate.js';
 import { valPipelineOf } from '../../src/worker/data-options.js';
-import { segmentorConfigOf, trainerOptionsOf } from '../../src/worker/model-options.js';
+import { buildUdaModel, segmentorConfigOf, trainerOptionsOf } from '../../src/worker/model-options.js';
 import { encodeTrainState, loadTrainState } from '../../src/worker/train-state.js';
 import { ENGINE_CONFIG, tinyRunOverrides, tinySyntheticData } from './engine-fixture.js';
 
@@ -66,7 +66,7 @@ test('eval: confusion counts of 2 and 3 rank shards, summed by the coordinator, 
 
 test('train state: encode → load into a fresh trainer gives identical stores, optimizer and next step', async () => {
   const c = tinyConfig(['schedule.warmupIters=0', 'optimizer.lr=0.002']);
-  const make = () => new UdaTrainer(new UdaModel(segmentorConfigOf(c), c.seed + 1), trainerOptionsOf(c));
+  const make = () => new UdaTrainer(buildUdaModel({ ...c, seed: c.seed + 1 }), trainerOptionsOf(c));
   const a = make();
   const b = make();
   const batch = tinyBatch(4, 1);
@@ -93,7 +93,8 @@ test('train state: encode → load into a fresh trainer gives identical stores, 
     console.log(`  state ${blob.length} bytes; next-step loss ${ra.logs.loss} vs ${rb.logs.loss}`);
     assert.equal(rb.logs.loss, ra.logs.loss, 'the loaded trainer continues bit-exactly');
     // A state from another model is refused, naming both layout hashes.
-    const other = new UdaTrainer(new UdaModel(segmentorConfigOf(tinyConfig(['model.decoder.channels=8'])), 0), trainerOptionsOf(c));
+    const otherCfg = tinyConfig(['model.decoder.channels=8']);
+    const other = new UdaTrainer(buildUdaModel(otherCfg), trainerOptionsOf(otherCfg));
     assert.throws(() => loadTrainState(other, blob), (e: Error) => e.name === 'CheckpointError' && e.message.includes(a.model.layoutHash()) && e.message.includes(other.model.layoutHash()));
     other.dispose();
     other.model.dispose();

@@ -9,12 +9,11 @@ import { UdaTrainer } from '../../src/model/uda/uda-trainer.js';
 import { drawStep } from '../../src/model/uda/step-draws.js';
 import { udaStep } from '../../src/model/uda/uda-step.js';
 import { BatchError } from '../../src/model/uda/batch-check.js';
-import { segmentorConfigOf, trainerOptionsOf } from '../../src/worker/model-options.js';
+import { buildUdaModel, segmentorConfigOf, trainerOptionsOf } from '../../src/worker/model-options.js';
 import type { PipaConfig } from '../../src/config/schema.js';
 
 function makeTrainer(c: PipaConfig): UdaTrainer {
-  const model = new UdaModel(segmentorConfigOf(c), c.seed);
-  return new UdaTrainer(model, trainerOptionsOf(c));
+  return new UdaTrainer(buildUdaModel(c), trainerOptionsOf(c));
 }
 
 function dispose(t: UdaTrainer) {
