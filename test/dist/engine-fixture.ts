@@ -5,6 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSynthDataset, prepareData } from '../../src/data/index.js';
+import { TINY_MODEL_OVERRIDES } from '../helpers/tiny-uda.js';
 
 export const ENGINE_CONFIG = 'configs/synthetic_tiny.yaml';
 
@@ -25,18 +26,8 @@ export function tinyRunOverrides(dataDir: string, steps: number, extra: string[]
     'data.synthetic.enabled=false',
     'data.source.resize=[128, 64]',
     'data.target.resize=[128, 64]',
-    'data.source.crop=[64, 64]',
-    'data.target.crop=[64, 64]',
     'data.rcs.minPixels=10',
-    'model.hrda.hrCropSize=[32, 32]',
-    'model.test.crop=[64, 64]',
-    'model.test.stride=[32, 32]',
-    'model.decoder.channels=16',
-    'model.hrda.attentionEmbedDim=16',
-    'model.backbone.embedDims=[8, 16, 32, 64]',
-    'model.backbone.numHeads=[1, 1, 2, 4]',
-    'pipa.pixel.maxSamples=64',
-    'pipa.pixel.maxViews=8',
+    ...TINY_MODEL_OVERRIDES,
     'train.globalBatch=2',
     'train.microBatch=1',
     `schedule.maxIters=${steps}`,

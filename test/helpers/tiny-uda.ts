@@ -7,21 +7,23 @@ import type { PipaConfig } from '../../src/config/schema.js';
 import { rngFor } from '../../src/common/random.js';
 import type { UdaBatch } from '../../src/model/uda/batch-check.js';
 
+/** The synthetic_tiny model shrunk further for 64×64 test crops (shared by unit and engine tests). */
+export const TINY_MODEL_OVERRIDES: readonly string[] = [
+  'model.hrda.hrCropSize=[32, 32]',
+  'model.test.crop=[64, 64]',
+  'model.test.stride=[32, 32]',
+  'model.decoder.channels=16',
+  'model.hrda.attentionEmbedDim=16',
+  'model.backbone.embedDims=[8, 16, 32, 64]',
+  'model.backbone.numHeads=[1, 1, 2, 4]',
+  'pipa.pixel.maxSamples=64',
+  'pipa.pixel.maxViews=8',
+  'data.source.crop=[64, 64]',
+  'data.target.crop=[64, 64]',
+];
+
 export function tinyConfig(extra: string[] = []): PipaConfig {
-  return loadConfig('configs/synthetic_tiny.yaml', [
-    'model.hrda.hrCropSize=[32, 32]',
-    'model.test.crop=[64, 64]',
-    'model.test.stride=[32, 32]',
-    'model.decoder.channels=16',
-    'model.hrda.attentionEmbedDim=16',
-    'model.backbone.embedDims=[8, 16, 32, 64]',
-    'model.backbone.numHeads=[1, 1, 2, 4]',
-    'pipa.pixel.maxSamples=64',
-    'pipa.pixel.maxViews=8',
-    'data.source.crop=[64, 64]',
-    'data.target.crop=[64, 64]',
-    ...extra,
-  ]).config as PipaConfig;
+  return loadConfig('configs/synthetic_tiny.yaml', [...TINY_MODEL_OVERRIDES, ...extra]).config as PipaConfig;
 }
 
 /** n images of size×size: a few rectangles of classes per image, images correlated with labels. */
